@@ -1,0 +1,59 @@
+//! The `devices-harness` command line: clap definitions, one file per subcommand.
+//!
+//! [`run`] returns the process exit code, so integration tests drive the CLI exactly as
+//! `main` does.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::contract::Profile;
+
+mod validate;
+
+pub use validate::ValidateArgs;
+
+/// Hardens, benchmarks and regression-fuzzes implementations of the Graph devices endpoint.
+#[derive(Debug, Parser)]
+#[command(name = "devices-harness", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check device payloads (files, or stdin) against the contract.
+    Validate(ValidateArgs),
+    /// Print a profile (the built-in `seed` by default) as TOML, the form `--profile` reads.
+    Profile {
+        /// `seed` or a TOML file.
+        #[arg(default_value = "seed")]
+        profile: String,
+    },
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Profile { profile } => {
+            print!("{}", load_profile(&profile)?.to_toml());
+            Ok(0)
+        }
+    }
+}
+
+/// `seed` or the path of a TOML profile file.
+pub fn load_profile(arg: &str) -> anyhow::Result<Profile> {
+    if arg == "seed" {
+        return Ok(Profile::seed().clone());
+    }
+    let path = PathBuf::from(arg);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read profile {}", path.display()))?;
+    Profile::from_toml(&text).with_context(|| format!("invalid profile {}", path.display()))
+}

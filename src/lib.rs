@@ -1,0 +1,38 @@
+//! devices-harness: hardens, benchmarks and regression-fuzzes implementations of the
+//! Microsoft Graph "Create devices" endpoint (`POST /me/devices`,
+//! `POST /users/{usersId}/devices`).
+//!
+//! Everything stands on one question answered the same way everywhere: *is this byte
+//! string a valid device, and if not, exactly why?*
+//!
+//! - [`contract`]: the property table and policies, as data ([`Profile`]); the only
+//!   module that names a property;
+//! - [`model`]: [`Device`] and the lexical-form-keeping value types;
+//! - [`parse`]: [`from_bytes`], the strict byte-level parser;
+//! - [`ser`]: [`to_vec`], the exact serializer;
+//! - [`error`]: [`PayloadError`], which rule was broken and where;
+//! - [`fuzz`]: the bodies of the fuzz targets, replayed by `cargo test`;
+//! - [`cli`]: the `devices-harness` command line.
+//!
+//! ```
+//! use devices_harness::{from_bytes, to_vec};
+//! let body = std::fs::read("tests/data/seed-example-request.json").unwrap();
+//! let device = from_bytes(&body).unwrap();
+//! assert_eq!(from_bytes(&to_vec(&device)).unwrap(), device);
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod contract;
+pub mod error;
+pub mod fuzz;
+pub mod model;
+pub mod parse;
+pub mod ser;
+
+pub use contract::Profile;
+pub use error::{Category, ErrorKind, PayloadError};
+pub use model::{Device, Value};
+pub use parse::{from_bytes, from_bytes_with};
+pub use ser::{to_vec, to_vec_with};

@@ -1,0 +1,769 @@
+//! The device model: values that keep everything a round-trip needs.
+//!
+//! A [`Device`] holds one slot per row of its profile's property table (see
+//! [`crate::contract`]), so no code outside the contract names a property. Lexical forms
+//! are kept: a [`DateTimeOffset`] is the very string that was sent (fraction digits and
+//! offset), a [`Binary`] its exact base64 text, a [`Guid`] its exact spelling. Annotations
+//! are kept apart from properties, in document order, as compact JSON text.
+
+use std::fmt;
+
+use crate::contract::{Base, Edm, Profile, PropertyDef};
+
+/// One device: a value (or absence) per property of the profile's table.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Device {
+    /// One slot per property, in table order; `None` is absent, `Some(Value::Null)` is null.
+    pub properties: Vec<Option<Value>>,
+    /// Annotations (`@odata.type`, `@x.y`, `prop@x.y`), in document order.
+    pub annotations: Vec<Member>,
+    /// Unknown members kept under [`crate::contract::UnknownProperties::Accept`].
+    pub unknown: Vec<Member>,
+}
+
+impl Device {
+    /// A device with every property of `profile` absent.
+    pub fn empty(profile: &Profile) -> Device {
+        Device {
+            properties: vec![None; profile.properties().len()],
+            annotations: Vec::new(),
+            unknown: Vec::new(),
+        }
+    }
+
+    /// The key (`id`), when present and not null.
+    pub fn id(&self, profile: &Profile) -> Option<&Guid> {
+        match self.properties.get(profile.key()) {
+            Some(Some(Value::Guid(g))) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// Sets the key (`id`).
+    pub fn set_id(&mut self, profile: &Profile, id: Guid) {
+        if let Some(slot) = self.properties.get_mut(profile.key()) {
+            *slot = Some(Value::Guid(id));
+        }
+    }
+
+    /// The annotation of that name, when present.
+    pub fn annotation(&self, name: &str) -> Option<&RawJson> {
+        self.annotations
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| &m.value)
+    }
+}
+
+/// A complex value such as an `alternativeSecurityId`: one slot per member of its type.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Complex {
+    /// One slot per member of the complex type, in table order.
+    pub members: Vec<Option<Value>>,
+    /// Annotations, in document order.
+    pub annotations: Vec<Member>,
+}
+
+/// The model of `microsoft.graph.alternativeSecurityId`, whose members the contract's
+/// complex-type table describes.
+pub type AlternativeSecurityId = Complex;
+
+/// A member kept as name and JSON text (annotations and accepted unknown members).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// The member name, unescaped.
+    pub name: String,
+    /// Its value.
+    pub value: RawJson,
+}
+
+/// Well-formed JSON text with no insignificant whitespace (strings as they were written).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawJson(pub(crate) String);
+
+impl RawJson {
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A JSON string literal holding `s`.
+    pub fn string(s: &str) -> RawJson {
+        let mut out = Vec::with_capacity(s.len() + 2);
+        crate::ser::write_str(&mut out, s);
+        // write_str emits only valid UTF-8 from valid UTF-8.
+        RawJson(String::from_utf8(out).unwrap_or_default())
+    }
+}
+
+/// The value of a property or of a collection element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// JSON `null` (only where the table says nullable).
+    Null,
+    /// `Edm.Boolean`.
+    Boolean(bool),
+    /// `Edm.Int32`.
+    Int32(i32),
+    /// `Edm.String`.
+    String(String),
+    /// `Edm.DateTimeOffset`.
+    DateTimeOffset(DateTimeOffset),
+    /// `Edm.Binary`.
+    Binary(Binary),
+    /// `Edm.Guid` (the key).
+    Guid(Guid),
+    /// A complex type.
+    Complex(Complex),
+    /// A collection, in order.
+    Collection(Vec<Value>),
+}
+
+impl Value {
+    /// Whether this value has the shape `def` asks for (type, collection, nullability).
+    pub fn fits(&self, profile: &Profile, def: &PropertyDef) -> bool {
+        match self {
+            Value::Null => def.nullable,
+            Value::Collection(items) => {
+                def.collection && items.iter().all(|v| v.fits_base(profile, def.base))
+            }
+            v => !def.collection && v.fits_base(profile, def.base),
+        }
+    }
+
+    fn fits_base(&self, profile: &Profile, base: Base) -> bool {
+        match (self, base) {
+            (Value::Boolean(_), Base::Primitive(Edm::Boolean))
+            | (Value::Int32(_), Base::Primitive(Edm::Int32))
+            | (Value::String(_), Base::Primitive(Edm::String))
+            | (Value::DateTimeOffset(_), Base::Primitive(Edm::DateTimeOffset))
+            | (Value::Binary(_), Base::Primitive(Edm::Binary))
+            | (Value::Guid(_), Base::Primitive(Edm::Guid)) => true,
+            (Value::Complex(c), Base::Complex(i)) => match profile.complex_types().get(i) {
+                Some(ty) => {
+                    c.members.len() == ty.members.len()
+                        && c.members.iter().zip(&ty.members).all(|(v, d)| match v {
+                            Some(v) => v.fits(profile, d),
+                            None => !d.required,
+                        })
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Edm.DateTimeOffset
+// ---------------------------------------------------------------------------------------
+
+/// An `Edm.DateTimeOffset` that keeps its exact lexical form.
+///
+/// `YYYY-MM-DDThh:mm:ss[.f{1,12}](Z|+hh:mm|-hh:mm)`: a real calendar date in years
+/// 0001-9999, hours 00-23, minutes and seconds 00-59, offset at most 14:00 either way.
+///
+/// ```
+/// use devices_harness::model::DateTimeOffset;
+/// let t = DateTimeOffset::parse("2016-12-31T23:58:36.0226893+03:00").unwrap();
+/// assert_eq!(t.as_str(), "2016-12-31T23:58:36.0226893+03:00");
+/// assert!(DateTimeOffset::parse("2016-12-31 23:58:36Z").is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DateTimeOffset(String);
+
+/// Which DateTimeOffset rule a string breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DateTimeRule {
+    /// Not of the form `YYYY-MM-DDThh:mm:ss...` (separators, digit counts, `T`).
+    Shape,
+    /// Year 0000.
+    Year,
+    /// Month outside 01-12.
+    Month,
+    /// Day outside the month (leap years counted).
+    Day,
+    /// Hour outside 00-23.
+    Hour,
+    /// Minute outside 00-59.
+    Minute,
+    /// Second outside 00-59 (no leap second).
+    Second,
+    /// A `.` with no digits, or more than 12 fraction digits.
+    Fraction,
+    /// No offset, or not `Z` / `+hh:mm` / `-hh:mm`.
+    OffsetShape,
+    /// Offset beyond 14:00, or offset minutes beyond 59.
+    OffsetRange,
+}
+
+impl DateTimeRule {
+    /// A short description for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DateTimeRule::Shape => "not of the form YYYY-MM-DDThh:mm:ss",
+            DateTimeRule::Year => "year 0000 is not allowed",
+            DateTimeRule::Month => "month is not 01-12",
+            DateTimeRule::Day => "day does not exist in that month",
+            DateTimeRule::Hour => "hour is not 00-23",
+            DateTimeRule::Minute => "minute is not 00-59",
+            DateTimeRule::Second => "second is not 00-59",
+            DateTimeRule::Fraction => "fraction must have 1 to 12 digits",
+            DateTimeRule::OffsetShape => "offset must be Z, +hh:mm or -hh:mm",
+            DateTimeRule::OffsetRange => "offset must be at most 14:00",
+        }
+    }
+
+    /// A stable identifier, such as `offset-range`.
+    pub fn id(self) -> &'static str {
+        match self {
+            DateTimeRule::Shape => "shape",
+            DateTimeRule::Year => "year",
+            DateTimeRule::Month => "month",
+            DateTimeRule::Day => "day",
+            DateTimeRule::Hour => "hour",
+            DateTimeRule::Minute => "minute",
+            DateTimeRule::Second => "second",
+            DateTimeRule::Fraction => "fraction",
+            DateTimeRule::OffsetShape => "offset-shape",
+            DateTimeRule::OffsetRange => "offset-range",
+        }
+    }
+}
+
+fn digits<const N: usize>(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + N)?;
+    s.iter().try_fold(0u32, |acc, &c| {
+        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+    })
+}
+
+/// Whether `year` is a leap year in the proleptic Gregorian calendar.
+pub fn is_leap_year(year: u32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+/// Days in `month` (1-12) of `year`.
+pub fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// The fields of a DateTimeOffset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateTimeFields {
+    /// 1-9999.
+    pub year: u32,
+    /// 1-12.
+    pub month: u32,
+    /// 1-31.
+    pub day: u32,
+    /// 0-23.
+    pub hour: u32,
+    /// 0-59.
+    pub minute: u32,
+    /// 0-59.
+    pub second: u32,
+    /// The fraction in picoseconds (12 digits).
+    pub picos: u64,
+    /// Number of fraction digits written (0-12).
+    pub fraction_digits: u32,
+    /// Offset from UTC in minutes; `None` for `Z`.
+    pub offset_minutes: Option<i32>,
+}
+
+impl DateTimeOffset {
+    /// Parses and keeps `s` when it is a valid DateTimeOffset.
+    pub fn parse(s: &str) -> Result<DateTimeOffset, DateTimeRule> {
+        Self::parse_owned(s.to_owned())
+    }
+
+    /// Like [`DateTimeOffset::parse`], keeping the given string.
+    pub fn parse_owned(s: String) -> Result<DateTimeOffset, DateTimeRule> {
+        Self::fields_of(&s)?;
+        Ok(DateTimeOffset(s))
+    }
+
+    /// The exact lexical form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The fields.
+    pub fn fields(&self) -> DateTimeFields {
+        // A DateTimeOffset is only ever built from a string that passed `fields_of`.
+        Self::fields_of(&self.0).unwrap_or(DateTimeFields {
+            year: 1,
+            month: 1,
+            day: 1,
+            hour: 0,
+            minute: 0,
+            second: 0,
+            picos: 0,
+            fraction_digits: 0,
+            offset_minutes: None,
+        })
+    }
+
+    /// The instant as (seconds since 1970-01-01T00:00:00Z, picoseconds): two values are
+    /// the same instant when these are equal.
+    pub fn instant(&self) -> (i64, u64) {
+        let f = self.fields();
+        let days = days_from_civil(f.year as i64, f.month, f.day);
+        let secs = days * 86_400
+            + i64::from(f.hour) * 3600
+            + i64::from(f.minute) * 60
+            + i64::from(f.second)
+            - i64::from(f.offset_minutes.unwrap_or(0)) * 60;
+        (secs, f.picos)
+    }
+
+    /// Checks `s` and returns its fields, or the first rule it breaks, left to right.
+    pub fn fields_of(s: &str) -> Result<DateTimeFields, DateTimeRule> {
+        let b = s.as_bytes();
+        let sep = |i: usize, c: u8| b.get(i) == Some(&c);
+        let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+            digits::<4>(b, 0),
+            digits::<2>(b, 5),
+            digits::<2>(b, 8),
+            digits::<2>(b, 11),
+            digits::<2>(b, 14),
+            digits::<2>(b, 17),
+        ) else {
+            return Err(DateTimeRule::Shape);
+        };
+        if !(sep(4, b'-') && sep(7, b'-') && sep(10, b'T') && sep(13, b':') && sep(16, b':')) {
+            return Err(DateTimeRule::Shape);
+        }
+        if year == 0 {
+            return Err(DateTimeRule::Year);
+        }
+        if !(1..=12).contains(&month) {
+            return Err(DateTimeRule::Month);
+        }
+        if day == 0 || day > days_in_month(year, month) {
+            return Err(DateTimeRule::Day);
+        }
+        if hour > 23 {
+            return Err(DateTimeRule::Hour);
+        }
+        if minute > 59 {
+            return Err(DateTimeRule::Minute);
+        }
+        if second > 59 {
+            return Err(DateTimeRule::Second);
+        }
+        let mut i = 19;
+        let mut picos = 0u64;
+        let mut fraction_digits = 0;
+        if sep(i, b'.') {
+            i += 1;
+            let start = i;
+            while let Some(c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+                if i - start < 12 {
+                    picos = picos * 10 + u64::from(c - b'0');
+                }
+                i += 1;
+            }
+            let n = i - start;
+            if n == 0 || n > 12 {
+                return Err(DateTimeRule::Fraction);
+            }
+            fraction_digits = n as u32;
+            picos *= 10u64.pow(12 - fraction_digits);
+        }
+        let offset_minutes = match b.get(i..) {
+            Some(b"Z") => None,
+            Some([sign @ (b'+' | b'-'), rest @ ..]) if rest.len() == 5 && rest[2] == b':' => {
+                let (Some(h), Some(m)) = (digits::<2>(rest, 0), digits::<2>(rest, 3)) else {
+                    return Err(DateTimeRule::OffsetShape);
+                };
+                if m > 59 || h * 60 + m > 14 * 60 {
+                    return Err(DateTimeRule::OffsetRange);
+                }
+                let total = (h * 60 + m) as i32;
+                Some(if *sign == b'-' { -total } else { total })
+            }
+            _ => return Err(DateTimeRule::OffsetShape),
+        };
+        Ok(DateTimeFields {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            picos,
+            fraction_digits,
+            offset_minutes,
+        })
+    }
+}
+
+impl fmt::Display for DateTimeOffset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+// Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+// ---------------------------------------------------------------------------------------
+// Edm.Binary
+// ---------------------------------------------------------------------------------------
+
+/// An `Edm.Binary` value: canonical base64 (RFC 4648) kept as written.
+///
+/// Either the standard alphabet (`+/`) or the URL-safe one (`-_`), not mixed; padding
+/// optional but correct when present; unused trailing bits zero.
+///
+/// ```
+/// use devices_harness::model::Binary;
+/// assert_eq!(Binary::parse("a2V5").unwrap().decode(), b"key");
+/// assert!(Binary::parse("a2V5=").is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Binary(String);
+
+/// Which Binary rule a string breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryRule {
+    /// A character outside both alphabets (or `=` before the end).
+    Character,
+    /// Characters from both the standard and the URL-safe alphabet.
+    MixedAlphabet,
+    /// A length no base64 text can have (one character past a group of four).
+    Length,
+    /// Padding that does not complete the last group of four exactly.
+    Padding,
+    /// Unused trailing bits are not zero.
+    NonCanonical,
+}
+
+impl BinaryRule {
+    /// A short description for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            BinaryRule::Character => "character outside the base64 alphabet",
+            BinaryRule::MixedAlphabet => "mixes the standard and URL-safe alphabets",
+            BinaryRule::Length => "impossible base64 length",
+            BinaryRule::Padding => "wrong padding",
+            BinaryRule::NonCanonical => "unused trailing bits are not zero",
+        }
+    }
+
+    /// A stable identifier, such as `padding`.
+    pub fn id(self) -> &'static str {
+        match self {
+            BinaryRule::Character => "character",
+            BinaryRule::MixedAlphabet => "mixed-alphabet",
+            BinaryRule::Length => "length",
+            BinaryRule::Padding => "padding",
+            BinaryRule::NonCanonical => "non-canonical",
+        }
+    }
+}
+
+// 0-63: the sextet; 64: '+' or '/' (standard only); 65: '-' or '_' (URL-safe only) are
+// folded into the sextet with a flag below; 255: not base64.
+const fn base64_table() -> [u8; 256] {
+    let mut t = [255u8; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'-' as usize] = 62 | 0x40;
+    t[b'_' as usize] = 63 | 0x40;
+    t
+}
+static BASE64: [u8; 256] = base64_table();
+
+impl Binary {
+    /// Parses and keeps `s` when it is canonical base64.
+    pub fn parse(s: &str) -> Result<Binary, BinaryRule> {
+        Self::parse_owned(s.to_owned())
+    }
+
+    /// Like [`Binary::parse`], keeping the given string.
+    pub fn parse_owned(s: String) -> Result<Binary, BinaryRule> {
+        Self::check(&s)?;
+        Ok(Binary(s))
+    }
+
+    /// Checks `s` without keeping it.
+    pub fn check(s: &str) -> Result<(), BinaryRule> {
+        let b = s.as_bytes();
+        let data_len = b.len() - b.iter().rev().take_while(|&&c| c == b'=').count();
+        let (data, pad) = b.split_at(data_len);
+        let (mut standard, mut url_safe) = (false, false);
+        for &c in data {
+            match BASE64[usize::from(c)] {
+                255 => return Err(BinaryRule::Character),
+                62 | 63 => standard = true,
+                v if v & 0x40 != 0 => url_safe = true,
+                _ => {}
+            }
+        }
+        if standard && url_safe {
+            return Err(BinaryRule::MixedAlphabet);
+        }
+        let rem = data.len() % 4;
+        if rem == 1 {
+            return Err(BinaryRule::Length);
+        }
+        if !pad.is_empty() && (pad.len() > 2 || (data.len() + pad.len()) % 4 != 0) {
+            return Err(BinaryRule::Padding);
+        }
+        if let Some(&last) = data.last() {
+            let v = BASE64[usize::from(last)] & 0x3f;
+            let unused = match rem {
+                2 => v & 0x0f,
+                3 => v & 0x03,
+                _ => 0,
+            };
+            if unused != 0 {
+                return Err(BinaryRule::NonCanonical);
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes `bytes`, in the URL-safe alphabet or the standard one, padded or not.
+    pub fn encode(bytes: &[u8], url_safe: bool, padded: bool) -> Binary {
+        let alphabet: &[u8; 64] = if url_safe {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        } else {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        };
+        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, &c)| acc | u32::from(c) << (16 - 8 * i));
+            let chars = chunk.len() + 1;
+            for i in 0..4 {
+                if i < chars {
+                    out.push(char::from(alphabet[((n >> (18 - 6 * i)) & 0x3f) as usize]));
+                } else if padded {
+                    out.push('=');
+                }
+            }
+        }
+        Binary(out)
+    }
+
+    /// The exact text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The bytes it encodes.
+    pub fn decode(&self) -> Vec<u8> {
+        let data = self.0.trim_end_matches('=').as_bytes();
+        let mut out = Vec::with_capacity(data.len() * 3 / 4);
+        let (mut acc, mut bits) = (0u32, 0u32);
+        for &c in data {
+            acc = (acc << 6) | u32::from(BASE64[usize::from(c)] & 0x3f);
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+            }
+        }
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Edm.Guid
+// ---------------------------------------------------------------------------------------
+
+/// A GUID (`8-4-4-4-12` hexadecimal digits, either case), kept as written.
+///
+/// ```
+/// use devices_harness::model::Guid;
+/// assert!(Guid::parse("c3e3b22a-b22a-c3e3-2ab2-e3c32ab2e3c3").is_ok());
+/// assert!(Guid::parse("{c3e3b22a-b22a-c3e3-2ab2-e3c32ab2e3c3}").is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Guid(String);
+
+/// A string that is not a GUID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotAGuid;
+
+impl Guid {
+    /// Parses and keeps `s` when it is a GUID.
+    pub fn parse(s: &str) -> Result<Guid, NotAGuid> {
+        Self::parse_owned(s.to_owned())
+    }
+
+    /// Like [`Guid::parse`], keeping the given string.
+    pub fn parse_owned(s: String) -> Result<Guid, NotAGuid> {
+        let b = s.as_bytes();
+        let ok = b.len() == 36
+            && b.iter().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => *c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            });
+        if ok {
+            Ok(Guid(s))
+        } else {
+            Err(NotAGuid)
+        }
+    }
+
+    /// A lowercase GUID from 128 bits, with the version 4 and variant bits set.
+    pub fn from_random(bits: u128) -> Guid {
+        let v = (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+        let h = format!("{v:032x}");
+        Guid(format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        ))
+    }
+
+    /// The exact text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetime_rules() {
+        let ok = [
+            "2016-12-31T23:58:36.0226893+03:00",
+            "2016-12-31T23:58:36Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999999999-14:00",
+            "2024-02-29T00:00:00+14:00",
+            "2000-02-29T00:00:00.1Z",
+            "2020-06-30T12:00:00-13:59",
+        ];
+        for s in ok {
+            assert!(DateTimeOffset::parse(s).is_ok(), "{s}");
+        }
+        let bad = [
+            ("2016-12-31 23:58:36Z", DateTimeRule::Shape),
+            ("2016-12-31t23:58:36Z", DateTimeRule::Shape),
+            ("16-12-31T23:58:36Z", DateTimeRule::Shape),
+            ("0000-01-01T00:00:00Z", DateTimeRule::Year),
+            ("2016-13-01T00:00:00Z", DateTimeRule::Month),
+            ("2016-00-01T00:00:00Z", DateTimeRule::Month),
+            ("2023-02-29T00:00:00Z", DateTimeRule::Day),
+            ("1900-02-29T00:00:00Z", DateTimeRule::Day),
+            ("2016-04-31T00:00:00Z", DateTimeRule::Day),
+            ("2016-04-00T00:00:00Z", DateTimeRule::Day),
+            ("2016-12-31T24:00:00Z", DateTimeRule::Hour),
+            ("2016-12-31T23:60:00Z", DateTimeRule::Minute),
+            ("2016-12-31T23:59:60Z", DateTimeRule::Second),
+            ("2016-12-31T23:59:59.Z", DateTimeRule::Fraction),
+            ("2016-12-31T23:59:59.1234567890123Z", DateTimeRule::Fraction),
+            ("2016-12-31T23:59:59", DateTimeRule::OffsetShape),
+            ("2016-12-31T23:59:59+0300", DateTimeRule::OffsetShape),
+            ("2016-12-31T23:59:59z", DateTimeRule::OffsetShape),
+            ("2016-12-31T23:59:59+03:00 ", DateTimeRule::OffsetShape),
+            ("2016-12-31T23:59:59+14:01", DateTimeRule::OffsetRange),
+            ("2016-12-31T23:59:59-15:00", DateTimeRule::OffsetRange),
+            ("2016-12-31T23:59:59+03:60", DateTimeRule::OffsetRange),
+        ];
+        for (s, rule) in bad {
+            assert_eq!(DateTimeOffset::parse(s), Err(rule), "{s}");
+        }
+    }
+
+    #[test]
+    fn same_instant_across_offsets() {
+        let a = DateTimeOffset::parse("2016-12-31T23:58:36.5+03:00").unwrap();
+        let b = DateTimeOffset::parse("2016-12-31T20:58:36.500Z").unwrap();
+        let c = DateTimeOffset::parse("2016-12-31T20:58:36.501Z").unwrap();
+        assert_eq!(a.instant(), b.instant());
+        assert_ne!(a.instant(), c.instant());
+        let epoch = DateTimeOffset::parse("1970-01-01T00:00:00Z").unwrap();
+        assert_eq!(epoch.instant(), (0, 0));
+    }
+
+    #[test]
+    fn binary_rules() {
+        for s in ["", "a2V5", "a2V5eQ", "a2V5eQ==", "a2V5eXM=", "-_-_", "+/+/", "AA", "AAA="] {
+            assert!(Binary::parse(s).is_ok(), "{s}");
+        }
+        let bad = [
+            ("a2V5=", BinaryRule::Padding),
+            ("base64Y3YxN2E1MWFlYw==", BinaryRule::Padding),
+            ("a2V5eQ=", BinaryRule::Padding),
+            ("a2V5e===", BinaryRule::Length),
+            ("a", BinaryRule::Length),
+            ("+_AA", BinaryRule::MixedAlphabet),
+            ("a2 V", BinaryRule::Character),
+            ("a=V5", BinaryRule::Character),
+            ("AB", BinaryRule::NonCanonical),
+            ("AAB=", BinaryRule::NonCanonical),
+        ];
+        for (s, rule) in bad {
+            assert_eq!(Binary::parse(s), Err(rule), "{s}");
+        }
+    }
+
+    #[test]
+    fn binary_encode_decode() {
+        for n in 0..10u8 {
+            let bytes: Vec<u8> = (0..n).map(|i| i.wrapping_mul(97).wrapping_add(251)).collect();
+            for url in [false, true] {
+                for pad in [false, true] {
+                    let b = Binary::encode(&bytes, url, pad);
+                    assert!(Binary::check(b.as_str()).is_ok(), "{}", b.as_str());
+                    assert_eq!(b.decode(), bytes);
+                }
+            }
+        }
+        assert_eq!(Binary::encode(b"key", false, true).as_str(), "a2V5");
+    }
+
+    #[test]
+    fn guid_forms() {
+        assert!(Guid::parse("C3E3B22A-B22A-C3E3-2AB2-E3C32AB2E3C3").is_ok());
+        assert!(Guid::parse("c3e3b22ab22ac3e32ab2e3c32ab2e3c3").is_err());
+        assert!(Guid::parse("c3e3b22a-b22a-c3e3-2ab2-e3c32ab2e3cg").is_err());
+        let g = Guid::from_random(u128::MAX);
+        assert!(Guid::parse(g.as_str()).is_ok());
+        assert_eq!(&g.as_str()[14..15], "4");
+    }
+}

@@ -1,0 +1,190 @@
+//! The exact serializer: [`to_vec`].
+//!
+//! Compact JSON, members in this order: annotations (as kept, `@odata.type` first when it
+//! was sent first), the properties in table order, then accepted unknown members. Lexical
+//! forms are written as kept, so `from_bytes(&to_vec(&d)) == d` for every valid `d`, and
+//! `to_vec` of a parsed device is a fixpoint.
+//!
+//! ```
+//! use devices_harness::{parse::from_bytes, ser::to_vec};
+//! let body = std::fs::read("tests/data/seed-example-request.json").unwrap();
+//! let device = from_bytes(&body).unwrap();
+//! let bytes = to_vec(&device);
+//! assert_eq!(from_bytes(&bytes).unwrap(), device);
+//! assert_eq!(to_vec(&from_bytes(&bytes).unwrap()), bytes);
+//! ```
+
+use crate::contract::{Profile, PropertyDef};
+use crate::model::{Device, Member, Value};
+
+/// Serializes `device` under the seed profile.
+pub fn to_vec(device: &Device) -> Vec<u8> {
+    to_vec_with(Profile::seed(), device)
+}
+
+/// Serializes `device` under `profile`.
+pub fn to_vec_with(profile: &Profile, device: &Device) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    write_device(&mut out, profile, device);
+    out
+}
+
+/// Appends `device` to `out`.
+pub fn write_device(out: &mut Vec<u8>, profile: &Profile, device: &Device) {
+    out.push(b'{');
+    let mut first = true;
+    write_members(
+        out,
+        profile,
+        profile.properties(),
+        &device.properties,
+        &device.annotations,
+        &mut first,
+    );
+    for m in &device.unknown {
+        write_member(out, m, &mut first);
+    }
+    out.push(b'}');
+}
+
+fn write_members(
+    out: &mut Vec<u8>,
+    profile: &Profile,
+    table: &[PropertyDef],
+    values: &[Option<Value>],
+    annotations: &[Member],
+    first: &mut bool,
+) {
+    for m in annotations {
+        write_member(out, m, first);
+    }
+    for (def, value) in table.iter().zip(values) {
+        if let Some(value) = value {
+            comma(out, first);
+            write_str(out, &def.name);
+            out.push(b':');
+            write_value(out, profile, def, value);
+        }
+    }
+}
+
+fn comma(out: &mut Vec<u8>, first: &mut bool) {
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+}
+
+fn write_member(out: &mut Vec<u8>, m: &Member, first: &mut bool) {
+    comma(out, first);
+    write_str(out, &m.name);
+    out.push(b':');
+    out.extend_from_slice(m.value.as_str().as_bytes());
+}
+
+fn write_value(out: &mut Vec<u8>, profile: &Profile, def: &PropertyDef, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Boolean(true) => out.extend_from_slice(b"true"),
+        Value::Boolean(false) => out.extend_from_slice(b"false"),
+        Value::Int32(n) => write_i32(out, *n),
+        Value::String(s) => write_str(out, s),
+        Value::DateTimeOffset(t) => write_str(out, t.as_str()),
+        Value::Binary(b) => write_str(out, b.as_str()),
+        Value::Guid(g) => write_str(out, g.as_str()),
+        Value::Complex(c) => {
+            out.push(b'{');
+            let mut first = true;
+            let members = match def.base {
+                crate::contract::Base::Complex(i) => profile
+                    .complex_types()
+                    .get(i)
+                    .map(|t| t.members.as_slice())
+                    .unwrap_or_default(),
+                crate::contract::Base::Primitive(_) => &[],
+            };
+            write_members(out, profile, members, &c.members, &c.annotations, &mut first);
+            out.push(b'}');
+        }
+        Value::Collection(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, profile, def, item);
+            }
+            out.push(b']');
+        }
+    }
+}
+
+fn write_i32(out: &mut Vec<u8>, n: i32) {
+    let mut buf = [0u8; 11];
+    let mut i = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+// 0: written as is; b'u': \u00XX; otherwise the letter of a short escape.
+const fn escapes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+}
+static ESCAPE: [u8; 256] = escapes();
+
+/// Appends `s` as a JSON string literal: `"` and `\` and control characters escaped,
+/// everything else (non-ASCII included) as UTF-8.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let e = ESCAPE[usize::from(b)];
+        if e == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[run..i]);
+        run = i + 1;
+        if e == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]);
+        } else {
+            out.extend_from_slice(&[b'\\', e]);
+        }
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
+}
