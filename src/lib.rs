@@ -11,6 +11,7 @@
 //! - [`parse`]: [`from_bytes`], the strict byte-level parser;
 //! - [`ser`]: [`to_vec`], the exact serializer;
 //! - [`error`]: [`PayloadError`], which rule was broken and where;
+//! - [`generate`]: valid devices as proptest strategies, and their JSON spellings;
 //! - [`fuzz`]: the bodies of the fuzz targets, replayed by `cargo test`;
 //! - [`cli`]: the `devices-harness` command line.
 //!
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod contract;
 pub mod error;
 pub mod fuzz;
+pub mod generate;
 pub mod model;
 pub mod parse;
 pub mod ser;

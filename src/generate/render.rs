@@ -1,0 +1,193 @@
+//! Renders a device as JSON text in many equivalent spellings: member order shuffled,
+//! whitespace compact, pretty or odd, characters written raw or as `\u` escapes
+//! (surrogate pairs for astral ones), `\/` for `/`. Every spelling parses to the same
+//! device; a seed picks one.
+
+use crate::contract::{Base, Profile, PropertyDef};
+use crate::model::{Device, Member, Value};
+
+/// A small deterministic generator (SplitMix64): same seed, same spelling.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// Starts from `seed`.
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+/// `device` as JSON text spelled as `seed` picks.
+pub fn render(profile: &Profile, device: &Device, seed: u64) -> Vec<u8> {
+    let mut r = Renderer {
+        rng: SplitMix64::new(seed),
+    };
+    let mut out = String::new();
+    r.ws(&mut out);
+    r.object(
+        &mut out,
+        profile,
+        profile.properties(),
+        &device.properties,
+        &device.annotations,
+        &device.unknown,
+    );
+    r.ws(&mut out);
+    out.into_bytes()
+}
+
+struct Renderer {
+    rng: SplitMix64,
+}
+
+impl Renderer {
+    fn ws(&mut self, out: &mut String) {
+        out.push_str(match self.rng.below(10) {
+            0 => " ",
+            1 => "\n  ",
+            2 => "\t",
+            3 => "\r\n    ",
+            _ => "",
+        });
+    }
+
+    fn string(&mut self, out: &mut String, s: &str) {
+        out.push('"');
+        for c in s.chars() {
+            let roll = self.rng.below(8);
+            match c {
+                '"' | '\\' if roll < 6 => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '/' if roll == 0 => out.push_str("\\/"),
+                '\u{8}' if roll < 4 => out.push_str("\\b"),
+                '\u{c}' if roll < 4 => out.push_str("\\f"),
+                '\n' if roll < 4 => out.push_str("\\n"),
+                '\r' if roll < 4 => out.push_str("\\r"),
+                '\t' if roll < 4 => out.push_str("\\t"),
+                c if c < ' ' || c == '"' || c == '\\' || roll == 7 => {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        if self.rng.below(2) == 0 {
+                            out.push_str(&format!("\\u{u:04x}"));
+                        } else {
+                            out.push_str(&format!("\\u{u:04X}"));
+                        }
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+
+    fn object(
+        &mut self,
+        out: &mut String,
+        profile: &Profile,
+        table: &[PropertyDef],
+        values: &[Option<Value>],
+        annotations: &[Member],
+        unknown: &[Member],
+    ) {
+        // Properties (and unknown members) in any order; annotations keep their order,
+        // which the model records, at random places among them.
+        let mut members: Vec<String> = Vec::new();
+        for (def, value) in table.iter().zip(values) {
+            if let Some(value) = value {
+                let mut s = String::new();
+                self.string(&mut s, &def.name);
+                self.ws(&mut s);
+                s.push(':');
+                self.ws(&mut s);
+                self.value(&mut s, profile, def, value);
+                members.push(s);
+            }
+        }
+        for m in unknown {
+            members.push(self.member(m));
+        }
+        for i in (1..members.len()).rev() {
+            let j = self.rng.below(i as u64 + 1) as usize;
+            members.swap(i, j);
+        }
+        let mut at = 0;
+        for m in annotations {
+            at += self.rng.below((members.len() - at) as u64 + 1) as usize;
+            let text = self.member(m);
+            members.insert(at, text);
+            at += 1;
+        }
+        out.push('{');
+        for (i, m) in members.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            self.ws(out);
+            out.push_str(m);
+            self.ws(out);
+        }
+        out.push('}');
+    }
+
+    fn member(&mut self, m: &Member) -> String {
+        let mut s = String::new();
+        self.string(&mut s, &m.name);
+        self.ws(&mut s);
+        s.push(':');
+        self.ws(&mut s);
+        s.push_str(m.value.as_str());
+        s
+    }
+
+    fn value(&mut self, out: &mut String, profile: &Profile, def: &PropertyDef, value: &Value) {
+        match value {
+            Value::Null => out.push_str("null"),
+            Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int32(0) if self.rng.below(4) == 0 => out.push_str("-0"),
+            Value::Int32(n) => out.push_str(&n.to_string()),
+            Value::String(s) => self.string(out, s),
+            Value::DateTimeOffset(t) => self.string(out, t.as_str()),
+            Value::Binary(b) => self.string(out, b.as_str()),
+            Value::Guid(g) => self.string(out, g.as_str()),
+            Value::Complex(c) => {
+                let members = match def.base {
+                    Base::Complex(i) => profile
+                        .complex_types()
+                        .get(i)
+                        .map(|t| t.members.as_slice())
+                        .unwrap_or_default(),
+                    Base::Primitive(_) => &[],
+                };
+                self.object(out, profile, members, &c.members, &c.annotations, &[]);
+            }
+            Value::Collection(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    self.ws(out);
+                    self.value(out, profile, def, item);
+                    self.ws(out);
+                }
+                out.push(']');
+            }
+        }
+    }
+}
