@@ -31,6 +31,7 @@ pub mod fuzz;
 pub mod generate;
 pub mod model;
 pub mod parse;
+mod scan;
 pub mod ser;
 
 pub use contract::Profile;

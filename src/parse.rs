@@ -31,6 +31,7 @@ use std::collections::HashSet;
 use crate::contract::{Base, ClientId, Edm, MAX_DEPTH, Profile, PropertyDef, UnknownProperties};
 use crate::error::{ErrorKind, JsonKind, PayloadError};
 use crate::model::{Binary, Complex, DateTimeOffset, Device, Guid, Member, RawJson, Value};
+use crate::scan::find_special;
 
 /// Parses a device under the built-in seed profile.
 pub fn from_bytes(bytes: &[u8]) -> Result<Device, PayloadError> {
@@ -165,20 +166,6 @@ impl<'a> Names<'a> {
     }
 }
 
-// Bytes that end the fast scan of a string: '"', '\\' and control characters.
-const fn string_stops() -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = true;
-        i += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-}
-static STRING_STOP: [bool; 256] = string_stops();
-
 struct Parser<'a> {
     src: &'a str,
     b: &'a [u8],
@@ -288,10 +275,7 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Result<Cow<'a, str>, PayloadError> {
         let b = self.b;
         let start = self.pos + 1;
-        let mut i = start;
-        while i < b.len() && !STRING_STOP[usize::from(b[i])] {
-            i += 1;
-        }
+        let i = find_special(b, start);
         match b.get(i) {
             Some(b'"') => {
                 self.pos = i + 1;
@@ -309,9 +293,7 @@ impl<'a> Parser<'a> {
         out.push_str(&self.src[start..i]);
         loop {
             let run = i;
-            while i < b.len() && !STRING_STOP[usize::from(b[i])] {
-                i += 1;
-            }
+            i = find_special(b, i);
             out.push_str(&self.src[run..i]);
             match b.get(i) {
                 Some(b'"') => {

@@ -16,6 +16,7 @@
 
 use crate::contract::{Profile, PropertyDef};
 use crate::model::{Device, Member, Value};
+use crate::scan::find_special;
 
 /// Serializes `device` under the seed profile.
 pub fn to_vec(device: &Device) -> Vec<u8> {
@@ -164,13 +165,12 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let e = ESCAPE[usize::from(b)];
-        if e == 0 {
-            continue;
-        }
+    loop {
+        let i = find_special(bytes, run);
         out.extend_from_slice(&bytes[run..i]);
+        let Some(&b) = bytes.get(i) else { break };
         run = i + 1;
+        let e = ESCAPE[usize::from(b)];
         if e == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.extend_from_slice(&[
@@ -185,6 +185,5 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
             out.extend_from_slice(&[b'\\', e]);
         }
     }
-    out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
 }
