@@ -48,7 +48,10 @@ fn bench(c: &mut Criterion) {
         g.bench_function("devices-harness", |b| {
             b.iter(|| {
                 let d = from_bytes(black_box(&bytes));
-                assert!(d.as_ref().is_ok_and(|d| d.properties.len() == device.properties.len()));
+                assert!(
+                    d.as_ref()
+                        .is_ok_and(|d| d.properties.len() == device.properties.len())
+                );
                 d
             })
         });

@@ -530,7 +530,7 @@ fn resolve_table(
             });
         };
         let required = match required {
-            Some(list) => list.iter().any(|n| *n == s.name),
+            Some(list) => list.contains(&s.name),
             None => s.required.unwrap_or(entity && !s.key),
         };
         out.push(PropertyDef {
@@ -558,7 +558,11 @@ mod tests {
     #[test]
     fn seed_matches_the_contract_table() {
         let p = Profile::seed();
-        assert_eq!(p.properties().len(), 26, "the seed's 26 properties, id included");
+        assert_eq!(
+            p.properties().len(),
+            26,
+            "the seed's 26 properties, id included"
+        );
         assert_eq!(p.properties()[p.key()].name, "id");
         assert!(!p.properties()[p.key()].required);
         let required = p.properties().iter().filter(|d| d.required).count();
@@ -571,7 +575,12 @@ mod tests {
             .collect();
         assert_eq!(
             not_nullable,
-            ["id", "alternativeSecurityIds", "physicalIds", "systemLabels"]
+            [
+                "id",
+                "alternativeSecurityIds",
+                "physicalIds",
+                "systemLabels"
+            ]
         );
         let asid = &p.complex_types()[0];
         assert_eq!(asid.members.len(), 3);
@@ -580,10 +589,9 @@ mod tests {
 
     #[test]
     fn profile_file_overrides_required_and_policies() {
-        let p = Profile::from_toml(
-            "required = ['displayName']\n[policies]\nclient_id = 'reject'\n",
-        )
-        .unwrap();
+        let p =
+            Profile::from_toml("required = ['displayName']\n[policies]\nclient_id = 'reject'\n")
+                .unwrap();
         let req: Vec<&str> = p
             .properties()
             .iter()
@@ -603,11 +611,15 @@ mod tests {
             Err(ProfileError::UnknownRequired(_))
         ));
         assert!(matches!(
-            Profile::from_toml("properties = [{ name = 'x', type = 'Edm.Float', nullable = true }]"),
+            Profile::from_toml(
+                "properties = [{ name = 'x', type = 'Edm.Float', nullable = true }]"
+            ),
             Err(ProfileError::UnknownType { .. })
         ));
         assert!(matches!(
-            Profile::from_toml("properties = [{ name = 'x', type = 'Edm.String', nullable = true }]"),
+            Profile::from_toml(
+                "properties = [{ name = 'x', type = 'Edm.String', nullable = true }]"
+            ),
             Err(ProfileError::Key)
         ));
         assert!(matches!(

@@ -151,9 +151,17 @@ impl ErrorKind {
     pub fn category(&self) -> Category {
         use ErrorKind::*;
         match self {
-            Bom | InvalidUtf8 | UnexpectedEnd | UnexpectedByte { .. } | InvalidNumber
-            | InvalidLiteral | InvalidEscape | ControlCharacter | LoneSurrogate
-            | TrailingData | TooDeep { .. } => Category::Syntax,
+            Bom
+            | InvalidUtf8
+            | UnexpectedEnd
+            | UnexpectedByte { .. }
+            | InvalidNumber
+            | InvalidLiteral
+            | InvalidEscape
+            | ControlCharacter
+            | LoneSurrogate
+            | TrailingData
+            | TooDeep { .. } => Category::Syntax,
             NotAnObject { .. } => Category::Structure,
             _ => Category::Property,
         }
@@ -217,7 +225,10 @@ impl fmt::Display for ErrorKind {
             DuplicateMember { name } => write!(f, "duplicate member '{name}'"),
             UnknownProperty { name } => write!(f, "unknown property '{name}'"),
             WrongCaseProperty { name, expected } => {
-                write!(f, "unknown property '{name}' (names are case-sensitive: '{expected}')")
+                write!(
+                    f,
+                    "unknown property '{name}' (names are case-sensitive: '{expected}')"
+                )
             }
             MissingProperty { name } => write!(f, "required property '{name}' is missing"),
             NullNotAllowed => f.write_str("null is not allowed"),
@@ -289,7 +300,9 @@ impl PayloadError {
     /// rules.
     pub fn message(&self) -> String {
         match (self.category(), self.property()) {
-            (Category::Property, Some(p)) => format!("Invalid value for property '{p}': {}", self.kind),
+            (Category::Property, Some(p)) => {
+                format!("Invalid value for property '{p}': {}", self.kind)
+            }
             (Category::Property, None) => format!("Invalid device: {}", self.kind),
             _ => format!("Unreadable JSON at byte {}: {}", self.offset, self.kind),
         }
@@ -307,7 +320,13 @@ impl PayloadError {
 impl fmt::Display for PayloadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.pointer {
-            Some(p) => write!(f, "{} at {} (byte {})", self.kind, if p.is_empty() { "/" } else { p }, self.offset),
+            Some(p) => write!(
+                f,
+                "{} at {} (byte {})",
+                self.kind,
+                if p.is_empty() { "/" } else { p },
+                self.offset
+            ),
             None => write!(f, "{} at byte {}", self.kind, self.offset),
         }
     }

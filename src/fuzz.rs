@@ -12,7 +12,10 @@ pub fn parse_bytes(data: &[u8]) -> Result<(), String> {
     };
     let bytes = to_vec(&device);
     let again = from_bytes(&bytes).map_err(|e| {
-        format!("serialized device does not parse: {e}: {}", String::from_utf8_lossy(&bytes))
+        format!(
+            "serialized device does not parse: {e}: {}",
+            String::from_utf8_lossy(&bytes)
+        )
     })?;
     if again != device {
         return Err(format!(

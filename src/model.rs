@@ -240,7 +240,7 @@ fn digits<const N: usize>(b: &[u8], at: usize) -> Option<u32> {
 
 /// Whether `year` is a leap year in the proleptic Gregorian calendar.
 pub fn is_leap_year(year: u32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 /// Days in `month` (1-12) of `year`.
@@ -629,11 +629,7 @@ impl Guid {
                 8 | 13 | 18 | 23 => *c == b'-',
                 _ => c.is_ascii_hexdigit(),
             });
-        if ok {
-            Ok(Guid(s))
-        } else {
-            Err(NotAGuid)
-        }
+        if ok { Ok(Guid(s)) } else { Err(NotAGuid) }
     }
 
     /// A lowercase GUID from 128 bits, with the version 4 and variant bits set.
@@ -722,7 +718,9 @@ mod tests {
 
     #[test]
     fn binary_rules() {
-        for s in ["", "a2V5", "a2V5eQ", "a2V5eQ==", "a2V5eXM=", "-_-_", "+/+/", "AA", "AAA="] {
+        for s in [
+            "", "a2V5", "a2V5eQ", "a2V5eQ==", "a2V5eXM=", "-_-_", "+/+/", "AA", "AAA=",
+        ] {
             assert!(Binary::parse(s).is_ok(), "{s}");
         }
         let bad = [
@@ -745,7 +743,9 @@ mod tests {
     #[test]
     fn binary_encode_decode() {
         for n in 0..10u8 {
-            let bytes: Vec<u8> = (0..n).map(|i| i.wrapping_mul(97).wrapping_add(251)).collect();
+            let bytes: Vec<u8> = (0..n)
+                .map(|i| i.wrapping_mul(97).wrapping_add(251))
+                .collect();
             for url in [false, true] {
                 for pad in [false, true] {
                     let b = Binary::encode(&bytes, url, pad);

@@ -43,8 +43,8 @@ pub fn from_bytes_with(profile: &Profile, bytes: &[u8]) -> Result<Device, Payloa
     if bytes.starts_with(&[0xef, 0xbb, 0xbf]) {
         return Err(syntax(ErrorKind::Bom, 0));
     }
-    let src = std::str::from_utf8(bytes)
-        .map_err(|e| syntax(ErrorKind::InvalidUtf8, e.valid_up_to()))?;
+    let src =
+        std::str::from_utf8(bytes).map_err(|e| syntax(ErrorKind::InvalidUtf8, e.valid_up_to()))?;
     let mut p = Parser {
         src,
         b: bytes,
@@ -474,7 +474,11 @@ impl<'a> Parser<'a> {
                 self.number()?;
             }
             JsonKind::Boolean => {
-                let lit: &[u8] = if self.peek() == Some(b't') { b"true" } else { b"false" };
+                let lit: &[u8] = if self.peek() == Some(b't') {
+                    b"true"
+                } else {
+                    b"false"
+                };
                 self.literal(lit)?;
             }
             JsonKind::Null => self.literal(b"null")?,
@@ -542,7 +546,9 @@ impl<'a> Parser<'a> {
                                 self.defer(kind, key_start, Some(&child));
                                 self.raw(depth + 1, None, &child)?;
                             } else if name == "@odata.type" && !odata_types.is_empty() {
-                                if let Some(value) = self.odata_type(odata_types, depth + 1, &child)? {
+                                if let Some(value) =
+                                    self.odata_type(odata_types, depth + 1, &child)?
+                                {
                                     obj.annotations.push(Member {
                                         name: name.into_owned(),
                                         value,
@@ -574,18 +580,16 @@ impl<'a> Parser<'a> {
                             }
                         }
                         None => {
-                            let kind = match table
-                                .iter()
-                                .find(|d| d.name.eq_ignore_ascii_case(&name))
-                            {
-                                Some(d) => ErrorKind::WrongCaseProperty {
-                                    name: name.to_string(),
-                                    expected: d.name.clone(),
-                                },
-                                None => ErrorKind::UnknownProperty {
-                                    name: name.to_string(),
-                                },
-                            };
+                            let kind =
+                                match table.iter().find(|d| d.name.eq_ignore_ascii_case(&name)) {
+                                    Some(d) => ErrorKind::WrongCaseProperty {
+                                        name: name.to_string(),
+                                        expected: d.name.clone(),
+                                    },
+                                    None => ErrorKind::UnknownProperty {
+                                        name: name.to_string(),
+                                    },
+                                };
                             self.defer(kind, key_start, Some(&child));
                             self.raw(depth + 1, None, &child)?;
                         }

@@ -104,7 +104,14 @@ fn write_value(out: &mut Vec<u8>, profile: &Profile, def: &PropertyDef, value: &
                     .unwrap_or_default(),
                 crate::contract::Base::Primitive(_) => &[],
             };
-            write_members(out, profile, members, &c.members, &c.annotations, &mut first);
+            write_members(
+                out,
+                profile,
+                members,
+                &c.members,
+                &c.annotations,
+                &mut first,
+            );
             out.push(b'}');
         }
         Value::Collection(items) => {

@@ -66,9 +66,17 @@ fn ok(body: &[u8]) {
 #[track_caller]
 fn rejects(body: &[u8], rule: &str, pointer: Option<&str>) {
     match from_bytes(body) {
-        Ok(_) => panic!("accepted, expected {rule}: {}", String::from_utf8_lossy(body)),
+        Ok(_) => panic!(
+            "accepted, expected {rule}: {}",
+            String::from_utf8_lossy(body)
+        ),
         Err(e) => {
-            assert_eq!(e.kind.rule(), rule, "{e}: {}", String::from_utf8_lossy(body));
+            assert_eq!(
+                e.kind.rule(),
+                rule,
+                "{e}: {}",
+                String::from_utf8_lossy(body)
+            );
             assert_eq!(e.pointer.as_deref(), pointer, "{e}");
             let code = match e.category() {
                 Category::Property => "Request_BadRequest",
@@ -82,12 +90,34 @@ fn rejects(body: &[u8], rule: &str, pointer: Option<&str>) {
 #[test]
 fn strings() {
     ok(&with("deviceId", r#""""#));
-    ok(&with("deviceId", r#""\u0000 \" \\ \/ \b \f \n \r \t \u00e9 \ud83d\ude00""#));
-    ok(&with("deviceId", "\"raw \u{7f} é 中 \u{1f600} \u{ffff} \u{10ffff}\""));
-    rejects(&with("deviceId", r#""\ud800""#), "json.encoding.lone-surrogate", None);
-    rejects(&with("deviceId", r#""\udc00\ud800""#), "json.encoding.lone-surrogate", None);
-    rejects(&with("deviceId", r#""\ud800\u0041""#), "json.encoding.lone-surrogate", None);
-    rejects(&with("deviceId", "\"tab\tinside\""), "json.syntax.control-character", None);
+    ok(&with(
+        "deviceId",
+        r#""\u0000 \" \\ \/ \b \f \n \r \t \u00e9 \ud83d\ude00""#,
+    ));
+    ok(&with(
+        "deviceId",
+        "\"raw \u{7f} é 中 \u{1f600} \u{ffff} \u{10ffff}\"",
+    ));
+    rejects(
+        &with("deviceId", r#""\ud800""#),
+        "json.encoding.lone-surrogate",
+        None,
+    );
+    rejects(
+        &with("deviceId", r#""\udc00\ud800""#),
+        "json.encoding.lone-surrogate",
+        None,
+    );
+    rejects(
+        &with("deviceId", r#""\ud800\u0041""#),
+        "json.encoding.lone-surrogate",
+        None,
+    );
+    rejects(
+        &with("deviceId", "\"tab\tinside\""),
+        "json.syntax.control-character",
+        None,
+    );
     rejects(&with("deviceId", r#""\x41""#), "json.syntax.escape", None);
     rejects(&with("deviceId", r#""\u00g1""#), "json.syntax.escape", None);
     rejects(&with("deviceId", "12"), "property.type", Some("/deviceId"));
@@ -96,9 +126,21 @@ fn strings() {
 #[test]
 fn booleans() {
     ok(&with("accountEnabled", "false"));
-    rejects(&with("accountEnabled", r#""true""#), "property.type", Some("/accountEnabled"));
-    rejects(&with("accountEnabled", "1"), "property.type", Some("/accountEnabled"));
-    rejects(&with("accountEnabled", "True"), "json.syntax.unexpected-byte", None);
+    rejects(
+        &with("accountEnabled", r#""true""#),
+        "property.type",
+        Some("/accountEnabled"),
+    );
+    rejects(
+        &with("accountEnabled", "1"),
+        "property.type",
+        Some("/accountEnabled"),
+    );
+    rejects(
+        &with("accountEnabled", "True"),
+        "json.syntax.unexpected-byte",
+        None,
+    );
     rejects(&with("accountEnabled", "tru"), "json.syntax.literal", None);
 }
 
@@ -111,18 +153,58 @@ fn int32_range_and_lexical_form() {
     let i = Profile::seed().property_index("deviceVersion").unwrap();
     assert_eq!(d.properties[i], Some(devices_harness::Value::Int32(0)));
     let p = Some("/deviceVersion");
-    rejects(&with("deviceVersion", "2147483648"), "property.int32.range", p);
-    rejects(&with("deviceVersion", "-2147483649"), "property.int32.range", p);
-    rejects(&with("deviceVersion", "99999999999999999999"), "property.int32.range", p);
-    rejects(&with("deviceVersion", "13.0"), "property.int32.not-integer", p);
-    rejects(&with("deviceVersion", "1e1"), "property.int32.not-integer", p);
-    rejects(&with("deviceVersion", "1E+0"), "property.int32.not-integer", p);
+    rejects(
+        &with("deviceVersion", "2147483648"),
+        "property.int32.range",
+        p,
+    );
+    rejects(
+        &with("deviceVersion", "-2147483649"),
+        "property.int32.range",
+        p,
+    );
+    rejects(
+        &with("deviceVersion", "99999999999999999999"),
+        "property.int32.range",
+        p,
+    );
+    rejects(
+        &with("deviceVersion", "13.0"),
+        "property.int32.not-integer",
+        p,
+    );
+    rejects(
+        &with("deviceVersion", "1e1"),
+        "property.int32.not-integer",
+        p,
+    );
+    rejects(
+        &with("deviceVersion", "1E+0"),
+        "property.int32.not-integer",
+        p,
+    );
     rejects(&with("deviceVersion", r#""13""#), "property.type", p);
-    rejects(&with("deviceVersion", "013"), "json.syntax.unexpected-byte", None);
-    rejects(&with("deviceVersion", "+1"), "json.syntax.unexpected-byte", None);
+    rejects(
+        &with("deviceVersion", "013"),
+        "json.syntax.unexpected-byte",
+        None,
+    );
+    rejects(
+        &with("deviceVersion", "+1"),
+        "json.syntax.unexpected-byte",
+        None,
+    );
     rejects(&with("deviceVersion", "1."), "json.syntax.number", None);
-    rejects(&with("deviceVersion", "NaN"), "json.syntax.unexpected-byte", None);
-    rejects(&with("deviceVersion", "Infinity"), "json.syntax.unexpected-byte", None);
+    rejects(
+        &with("deviceVersion", "NaN"),
+        "json.syntax.unexpected-byte",
+        None,
+    );
+    rejects(
+        &with("deviceVersion", "Infinity"),
+        "json.syntax.unexpected-byte",
+        None,
+    );
 }
 
 #[test]
@@ -166,15 +248,42 @@ fn date_time_offsets() {
 #[test]
 fn binary_keys() {
     let p = Some("/alternativeSecurityIds/0/key");
-    for k in ["\"a2V5\"", "\"\"", "\"a2V5eQ==\"", "\"a2V5eQ\"", "\"-_8\"", "\"+/8=\""] {
+    for k in [
+        "\"a2V5\"",
+        "\"\"",
+        "\"a2V5eQ==\"",
+        "\"a2V5eQ\"",
+        "\"-_8\"",
+        "\"+/8=\"",
+    ] {
         ok(&asid("key", Some(k)));
     }
-    rejects(&asid("key", Some("\"a2V5=\"")), "property.binary.padding", p);
-    rejects(&asid("key", Some("\"base64Y3YxN2E1MWFlYw==\"")), "property.binary.padding", p);
-    rejects(&asid("key", Some("\"-/AA\"")), "property.binary.mixed-alphabet", p);
-    rejects(&asid("key", Some("\"AB\"")), "property.binary.non-canonical", p);
+    rejects(
+        &asid("key", Some("\"a2V5=\"")),
+        "property.binary.padding",
+        p,
+    );
+    rejects(
+        &asid("key", Some("\"base64Y3YxN2E1MWFlYw==\"")),
+        "property.binary.padding",
+        p,
+    );
+    rejects(
+        &asid("key", Some("\"-/AA\"")),
+        "property.binary.mixed-alphabet",
+        p,
+    );
+    rejects(
+        &asid("key", Some("\"AB\"")),
+        "property.binary.non-canonical",
+        p,
+    );
     rejects(&asid("key", Some("\"a2V5e\"")), "property.binary.length", p);
-    rejects(&asid("key", Some("\"a2V 5\"")), "property.binary.character", p);
+    rejects(
+        &asid("key", Some("\"a2V 5\"")),
+        "property.binary.character",
+        p,
+    );
 }
 
 #[test]
@@ -183,14 +292,46 @@ fn collections() {
     ok(&with("alternativeSecurityIds", "[]"));
     let many: Vec<String> = (0..1500).map(|i| format!("\"id-{i}\"")).collect();
     ok(&with("physicalIds", &format!("[{}]", many.join(","))));
-    rejects(&with("physicalIds", "null"), "property.null", Some("/physicalIds"));
-    rejects(&with("systemLabels", "null"), "property.null", Some("/systemLabels"));
-    rejects(&with("alternativeSecurityIds", "null"), "property.null", Some("/alternativeSecurityIds"));
-    rejects(&with("physicalIds", r#"["a",null]"#), "property.null-element", Some("/physicalIds/1"));
-    rejects(&with("alternativeSecurityIds", "[null]"), "property.null-element", Some("/alternativeSecurityIds/0"));
-    rejects(&with("physicalIds", r#""a""#), "property.type", Some("/physicalIds"));
-    rejects(&with("physicalIds", "[1]"), "property.type", Some("/physicalIds/0"));
-    rejects(&with("alternativeSecurityIds", "[[]]"), "property.type", Some("/alternativeSecurityIds/0"));
+    rejects(
+        &with("physicalIds", "null"),
+        "property.null",
+        Some("/physicalIds"),
+    );
+    rejects(
+        &with("systemLabels", "null"),
+        "property.null",
+        Some("/systemLabels"),
+    );
+    rejects(
+        &with("alternativeSecurityIds", "null"),
+        "property.null",
+        Some("/alternativeSecurityIds"),
+    );
+    rejects(
+        &with("physicalIds", r#"["a",null]"#),
+        "property.null-element",
+        Some("/physicalIds/1"),
+    );
+    rejects(
+        &with("alternativeSecurityIds", "[null]"),
+        "property.null-element",
+        Some("/alternativeSecurityIds/0"),
+    );
+    rejects(
+        &with("physicalIds", r#""a""#),
+        "property.type",
+        Some("/physicalIds"),
+    );
+    rejects(
+        &with("physicalIds", "[1]"),
+        "property.type",
+        Some("/physicalIds/0"),
+    );
+    rejects(
+        &with("alternativeSecurityIds", "[[]]"),
+        "property.type",
+        Some("/alternativeSecurityIds/0"),
+    );
 }
 
 #[test]
@@ -200,28 +341,61 @@ fn alternative_security_id_members() {
         let p = format!("/alternativeSecurityIds/0/{m}");
         rejects(&asid(m, None), "property.missing", Some(&p));
     }
-    ok(&asid("@odata.type", Some("\"#microsoft.graph.alternativeSecurityId\"")));
-    ok(&asid("@odata.type", Some("\"microsoft.graph.alternativeSecurityId\"")));
+    ok(&asid(
+        "@odata.type",
+        Some("\"#microsoft.graph.alternativeSecurityId\""),
+    ));
+    ok(&asid(
+        "@odata.type",
+        Some("\"microsoft.graph.alternativeSecurityId\""),
+    ));
     ok(&asid("@other.annotation", Some("[1,{}]")));
     let p = Some("/alternativeSecurityIds/0/@odata.type");
-    rejects(&asid("@odata.type", Some("\"#microsoft.graph.device\"")), "property.odata-type", p);
+    rejects(
+        &asid("@odata.type", Some("\"#microsoft.graph.device\"")),
+        "property.odata-type",
+        p,
+    );
     rejects(&asid("@odata.type", Some("1")), "property.odata-type", p);
-    rejects(&asid("extra", Some("1")), "property.unknown", Some("/alternativeSecurityIds/0/extra"));
-    rejects(&asid("Type", Some("1")), "property.wrong-case", Some("/alternativeSecurityIds/0/Type"));
-    rejects(&asid("type", Some("4.5")), "property.int32.not-integer", Some("/alternativeSecurityIds/0/type"));
+    rejects(
+        &asid("extra", Some("1")),
+        "property.unknown",
+        Some("/alternativeSecurityIds/0/extra"),
+    );
+    rejects(
+        &asid("Type", Some("1")),
+        "property.wrong-case",
+        Some("/alternativeSecurityIds/0/Type"),
+    );
+    rejects(
+        &asid("type", Some("4.5")),
+        "property.int32.not-integer",
+        Some("/alternativeSecurityIds/0/type"),
+    );
 }
 
 #[test]
 fn annotations_and_odata_type() {
     ok(&without("@odata.type"));
-    ok(&with("@odata.context", r#""https://graph.microsoft.com/beta/$metadata#devices/$entity""#));
+    ok(&with(
+        "@odata.context",
+        r#""https://graph.microsoft.com/beta/$metadata#devices/$entity""#,
+    ));
     ok(&with("displayName@odata.type", "\"#String\""));
     ok(&with("@anything", r#"{"deep":[[[{"a":null}]]]}"#));
     let d = from_bytes(&with("@x.y", "[1, 2]")).unwrap();
     assert_eq!(d.annotation("@x.y").map(|r| r.as_str()), Some("[1,2]"));
     let p = Some("/@odata.type");
-    rejects(&with("@odata.type", r##""#microsoft.graph.user""##), "property.odata-type", p);
-    rejects(&with("@odata.type", r#""microsoft.graph.device""#), "property.odata-type", p);
+    rejects(
+        &with("@odata.type", r##""#microsoft.graph.user""##),
+        "property.odata-type",
+        p,
+    );
+    rejects(
+        &with("@odata.type", r#""microsoft.graph.device""#),
+        "property.odata-type",
+        p,
+    );
     rejects(&with("@odata.type", "null"), "property.odata-type", p);
 }
 
@@ -229,7 +403,11 @@ fn annotations_and_odata_type() {
 fn unknown_and_wrong_case_names() {
     rejects(&with("color", "1"), "property.unknown", Some("/color"));
     rejects(&with("", "1"), "property.unknown", Some("/"));
-    rejects(&with("DisplayName", "\"x\""), "property.wrong-case", Some("/DisplayName"));
+    rejects(
+        &with("DisplayName", "\"x\""),
+        "property.wrong-case",
+        Some("/DisplayName"),
+    );
     rejects(&with("name", "\"x\""), "property.wrong-case", Some("/name"));
     rejects(&with("a/b~c", "1"), "property.unknown", Some("/a~1b~0c"));
 }
@@ -266,12 +444,27 @@ fn client_id() {
     ok(&with("id", r#""C3E3B22A-B22A-C3E3-2AB2-E3C32AB2E3C3""#));
     let p = Some("/id");
     rejects(&with("id", "null"), "property.null", p);
-    rejects(&with("id", r#""c3e3b22ab22ac3e32ab2e3c32ab2e3c3""#), "property.id.not-a-guid", p);
-    rejects(&with("id", r#""{c3e3b22a-b22a-c3e3-2ab2-e3c32ab2e3c3}""#), "property.id.not-a-guid", p);
-    rejects(&with("id", r#""c3e3b22a-b22a-c3e3-2ab2-e3c32ab2e3cz""#), "property.id.not-a-guid", p);
+    rejects(
+        &with("id", r#""c3e3b22ab22ac3e32ab2e3c32ab2e3c3""#),
+        "property.id.not-a-guid",
+        p,
+    );
+    rejects(
+        &with("id", r#""{c3e3b22a-b22a-c3e3-2ab2-e3c32ab2e3c3}""#),
+        "property.id.not-a-guid",
+        p,
+    );
+    rejects(
+        &with("id", r#""c3e3b22a-b22a-c3e3-2ab2-e3c32ab2e3cz""#),
+        "property.id.not-a-guid",
+        p,
+    );
     rejects(&with("id", "42"), "property.type", p);
     let reject = Profile::from_toml("[policies]\nclient_id = 'reject'").unwrap();
-    let err = from_bytes_with(&reject, &with("id", r#""c3e3b22a-b22a-c3e3-2ab2-e3c32ab2e3c3""#));
+    let err = from_bytes_with(
+        &reject,
+        &with("id", r#""c3e3b22a-b22a-c3e3-2ab2-e3c32ab2e3c3""#),
+    );
     assert_eq!(err.unwrap_err().kind.rule(), "property.id.not-allowed");
     assert!(from_bytes_with(&reject, SEED).is_ok());
 }
@@ -285,16 +478,31 @@ fn display_name_length_in_utf16_units() {
     ok(&name("é".repeat(256)));
     ok(&name("x".repeat(254) + "\u{1f600}"));
     rejects(&name("x".repeat(257)), "property.string.too-long", p);
-    rejects(&name("\u{1f600}".repeat(128) + "x"), "property.string.too-long", p);
-    rejects(&name("x".repeat(255) + "\u{1f600}"), "property.string.too-long", p);
+    rejects(
+        &name("\u{1f600}".repeat(128) + "x"),
+        "property.string.too-long",
+        p,
+    );
+    rejects(
+        &name("x".repeat(255) + "\u{1f600}"),
+        "property.string.too-long",
+        p,
+    );
     rejects(&name("é".repeat(257)), "property.string.too-long", p);
     // Escaped forms count what they decode to.
     let escaped = format!("\"{}\"", "\\u0041".repeat(256));
     ok(&with("displayName", &escaped));
     let escaped = format!("\"{}\"", "\\ud83d\\ude00".repeat(129));
-    rejects(&with("displayName", &escaped), "property.string.too-long", p);
+    rejects(
+        &with("displayName", &escaped),
+        "property.string.too-long",
+        p,
+    );
     // Other strings have no limit.
-    ok(&with("deviceId", &serde_json::to_string(&"x".repeat(100_000)).unwrap()));
+    ok(&with(
+        "deviceId",
+        &serde_json::to_string(&"x".repeat(100_000)).unwrap(),
+    ));
 }
 
 #[test]
@@ -304,8 +512,16 @@ fn duplicates_at_any_level() {
     rejects(dup_top.as_bytes(), "member.duplicate", Some("/displayName"));
     let escaped = seed.replacen('{', r#"{"display\u004eame": "again","#, 1);
     rejects(escaped.as_bytes(), "member.duplicate", Some("/displayName"));
-    rejects(&asid("type", Some(r#"4, "type": 5"#)), "member.duplicate", Some("/alternativeSecurityIds/0/type"));
-    rejects(&with("@a", r#"{"x":1,"y":{"z":1,"z":2}}"#), "member.duplicate", Some("/@a/y/z"));
+    rejects(
+        &asid("type", Some(r#"4, "type": 5"#)),
+        "member.duplicate",
+        Some("/alternativeSecurityIds/0/type"),
+    );
+    rejects(
+        &with("@a", r#"{"x":1,"y":{"z":1,"z":2}}"#),
+        "member.duplicate",
+        Some("/@a/y/z"),
+    );
     let two = seed.replacen('{', r#"{"@a": 1, "@a": 1,"#, 1);
     rejects(two.as_bytes(), "member.duplicate", Some("/@a"));
     // Many distinct annotation names stay valid (and linear).
@@ -334,7 +550,11 @@ fn body_structure() {
     let mut truncated = SEED.trim_ascii_end().to_vec();
     truncated.pop();
     rejects(&truncated, "json.syntax.unexpected-end", None);
-    rejects(&with("deviceId", "\"\u{0}\"".replace('\u{0}', "\u{1}").as_str()), "json.syntax.control-character", None);
+    rejects(
+        &with("deviceId", "\"\u{0}\"".replace('\u{0}', "\u{1}").as_str()),
+        "json.syntax.control-character",
+        None,
+    );
     let mut bad_utf8 = with("deviceId", "\"xx\"");
     let at = bad_utf8.windows(2).position(|w| w == b"xx").unwrap();
     bad_utf8[at] = 0xc0; // overlong lead byte
@@ -364,14 +584,33 @@ fn error_precedence_is_deterministic() {
     // Readable JSON with two property errors: the first in document order.
     let body = br#"{"deviceVersion": 1.5, "accountEnabled": 1}"#;
     let e = from_bytes(body).unwrap_err();
-    assert_eq!((e.kind.rule().as_str(), e.offset), ("property.int32.not-integer", 18));
+    assert_eq!(
+        (e.kind.rule().as_str(), e.offset),
+        ("property.int32.not-integer", 18)
+    );
     // A property error followed by a syntax error: unreadable JSON wins.
-    rejects(br#"{"deviceVersion": 1.5, "accountEnabled": tru}"#, "json.syntax.literal", None);
-    rejects(br#"{"deviceVersion": 1.5, "x": [1,]}"#, "json.syntax.unexpected-byte", None);
+    rejects(
+        br#"{"deviceVersion": 1.5, "accountEnabled": tru}"#,
+        "json.syntax.literal",
+        None,
+    );
+    rejects(
+        br#"{"deviceVersion": 1.5, "x": [1,]}"#,
+        "json.syntax.unexpected-byte",
+        None,
+    );
     rejects(b"[1, 2", "json.syntax.unexpected-end", None);
     // Missing properties come last, the first in table order.
-    rejects(br#"{"deviceVersion": 1}"#, "property.missing", Some("/deletedDateTime"));
-    rejects(br#"{"deviceVersion": 1, "nope": 1}"#, "property.unknown", Some("/nope"));
+    rejects(
+        br#"{"deviceVersion": 1}"#,
+        "property.missing",
+        Some("/deletedDateTime"),
+    );
+    rejects(
+        br#"{"deviceVersion": 1, "nope": 1}"#,
+        "property.unknown",
+        Some("/nope"),
+    );
     // Syntax errors carry their byte offset.
     let e = from_bytes(b"{\n  \"a\" 1}").unwrap_err();
     assert_eq!(e.offset, 8);

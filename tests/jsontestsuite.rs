@@ -37,7 +37,11 @@ fn n_files_are_unreadable_json() {
             Ok(_) => Some(format!("{name}: accepted")),
         })
         .collect();
-    assert!(wrong.is_empty(), "n_ files not rejected as unreadable:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "n_ files not rejected as unreadable:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -52,7 +56,11 @@ fn y_files_are_readable_json_but_not_devices() {
             Ok(_) => Some(format!("{name}: accepted as a device")),
         })
         .collect();
-    assert!(wrong.is_empty(), "y_ files with a syntax verdict:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "y_ files with a syntax verdict:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -74,5 +82,8 @@ fn i_files_match_the_recorded_verdicts() {
     }
     let recorded = std::fs::read_to_string(&table_path).expect("the recorded verdicts");
     assert!(actual.lines().count() >= 30);
-    assert_eq!(actual, recorded, "i_ verdicts changed; review, then BLESS=1 to record");
+    assert_eq!(
+        actual, recorded,
+        "i_ verdicts changed; review, then BLESS=1 to record"
+    );
 }

@@ -66,7 +66,12 @@ fn seed_example_response_is_a_device_with_its_id() {
     let request = from_bytes(include_bytes!("data/seed-example-request.json")).unwrap();
     // The response echoes every property of the request.
     let key = profile.key();
-    for (i, (a, b)) in request.properties.iter().zip(&device.properties).enumerate() {
+    for (i, (a, b)) in request
+        .properties
+        .iter()
+        .zip(&device.properties)
+        .enumerate()
+    {
         if i != key {
             assert_eq!(a, b, "property {}", profile.properties()[i].name);
         }

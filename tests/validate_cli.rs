@@ -25,7 +25,10 @@ fn validate(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
 #[test]
 fn valid_files_exit_0() {
     let (code, out, _) = validate(
-        &["tests/data/seed-example-request.json", "tests/data/seed-example-response.json"],
+        &[
+            "tests/data/seed-example-request.json",
+            "tests/data/seed-example-response.json",
+        ],
         b"",
     );
     assert_eq!(code, 0);
@@ -46,18 +49,28 @@ fn an_invalid_input_exits_1_with_rule_place_status_and_code() {
     );
     let (code, out, _) = validate(&["-"], b"[1,");
     assert_eq!(code, 1);
-    assert!(out.starts_with("-: 400 BadRequest json.syntax.unexpected-end at byte 3"), "{out}");
+    assert!(
+        out.starts_with("-: 400 BadRequest json.syntax.unexpected-end at byte 3"),
+        "{out}"
+    );
 }
 
 #[test]
 fn json_format_is_one_object_per_input() {
     let (code, out, _) = validate(
-        &["--format", "json", "tests/data/seed-example-request.json", "-"],
+        &[
+            "--format",
+            "json",
+            "tests/data/seed-example-request.json",
+            "-",
+        ],
         b"{}",
     );
     assert_eq!(code, 1);
-    let lines: Vec<serde_json::Value> =
-        out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["valid"], true);
     assert_eq!(lines[1]["valid"], false);
@@ -69,11 +82,17 @@ fn json_format_is_one_object_per_input() {
 #[test]
 fn an_unreadable_file_exits_2_after_checking_the_rest() {
     let (code, out, err) = validate(
-        &["tests/data/does-not-exist.json", "tests/data/seed-example-request.json"],
+        &[
+            "tests/data/does-not-exist.json",
+            "tests/data/seed-example-request.json",
+        ],
         b"",
     );
     assert_eq!(code, 2);
-    assert!(err.contains("cannot read tests/data/does-not-exist.json"), "{err}");
+    assert!(
+        err.contains("cannot read tests/data/does-not-exist.json"),
+        "{err}"
+    );
     assert_eq!(out, "tests/data/seed-example-request.json: ok\n");
 }
 

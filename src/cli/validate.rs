@@ -59,7 +59,11 @@ struct Verdict<'a> {
 pub fn run(args: &ValidateArgs) -> anyhow::Result<u8> {
     let profile = super::load_profile(&args.profile)?;
     let stdin = [PathBuf::from("-")];
-    let inputs = if args.files.is_empty() { &stdin[..] } else { &args.files[..] };
+    let inputs = if args.files.is_empty() {
+        &stdin[..]
+    } else {
+        &args.files[..]
+    };
     let (mut invalid, mut unreadable) = (false, false);
     let mut out = std::io::stdout().lock();
     for path in inputs {

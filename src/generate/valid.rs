@@ -12,9 +12,30 @@ use crate::model::{
 /// Characters that break naive JSON handling: escapes, NUL, controls, DEL, combining
 /// marks, bidi controls, line separators, noncharacters, astral characters.
 const EDGE_CHARS: &[char] = &[
-    '\0', '"', '\\', '/', '\u{8}', '\u{c}', '\n', '\r', '\t', '\u{1f}', '\u{7f}', 'é',
-    '\u{301}', '\u{202e}', '\u{200b}', '\u{2028}', '\u{2029}', '\u{fdd0}', '\u{fffe}',
-    '\u{ffff}', '\u{10ffff}', '\u{1f600}', '\u{1d11e}', '中',
+    '\0',
+    '"',
+    '\\',
+    '/',
+    '\u{8}',
+    '\u{c}',
+    '\n',
+    '\r',
+    '\t',
+    '\u{1f}',
+    '\u{7f}',
+    'é',
+    '\u{301}',
+    '\u{202e}',
+    '\u{200b}',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{fdd0}',
+    '\u{fffe}',
+    '\u{ffff}',
+    '\u{10ffff}',
+    '\u{1f600}',
+    '\u{1d11e}',
+    '中',
 ];
 
 /// Any string, edge-heavy, at most `max_utf16` UTF-16 code units when given.
@@ -71,7 +92,17 @@ pub fn date_time_offset() -> BoxedStrategy<DateTimeOffset> {
         1 => Just(Some(-14 * 60)),
         3 => (-(14 * 60)..=14 * 60i32).prop_map(Some),
     ];
-    (year, 1u32..=12, 1u32..=31, 0u32..24, 0u32..60, 0u32..60, 0usize..=12, any::<u64>(), offset)
+    (
+        year,
+        1u32..=12,
+        1u32..=31,
+        0u32..24,
+        0u32..60,
+        0u32..60,
+        0usize..=12,
+        any::<u64>(),
+        offset,
+    )
         .prop_map(|(y, mo, d, h, mi, s, digits, frac, off)| {
             let d = d.min(days_in_month(y, mo));
             let mut text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
