@@ -25,7 +25,7 @@ pub fn to_vec(device: &Device) -> Vec<u8> {
 
 /// Serializes `device` under `profile`.
 pub fn to_vec_with(profile: &Profile, device: &Device) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024);
+    let mut out = Vec::with_capacity(size_hint(profile, device));
     write_device(&mut out, profile, device);
     out
 }
@@ -46,6 +46,37 @@ pub fn write_device(out: &mut Vec<u8>, profile: &Profile, device: &Device) {
         write_member(out, m, &mut first);
     }
     out.push(b'}');
+}
+
+/// About the serialized size (exact for text without escapes), so `to_vec` allocates once.
+fn size_hint(profile: &Profile, device: &Device) -> usize {
+    fn value(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.len() + 2,
+            Value::DateTimeOffset(t) => t.as_str().len() + 2,
+            Value::Binary(b) => b.as_str().len() + 2,
+            Value::Guid(g) => g.as_str().len() + 2,
+            Value::Complex(c) => {
+                let members: usize = c.members.iter().flatten().map(|v| value(v) + 24).sum();
+                let annotations: usize = c.annotations.iter().map(member).sum();
+                members + annotations + 2
+            }
+            Value::Collection(items) => items.iter().map(|v| value(v) + 1).sum::<usize>() + 2,
+            Value::Null | Value::Boolean(_) | Value::Int32(_) => 11,
+        }
+    }
+    fn member(m: &Member) -> usize {
+        m.name.len() + m.value.as_str().len() + 4
+    }
+    let names: usize = profile.properties().iter().map(|p| p.name.len() + 4).sum();
+    let values: usize = device.properties.iter().flatten().map(value).sum();
+    let extra: usize = device
+        .annotations
+        .iter()
+        .chain(&device.unknown)
+        .map(member)
+        .sum();
+    names + values + extra + 2
 }
 
 fn write_members(
