@@ -491,6 +491,31 @@ impl Profile {
     }
 }
 
+/// Whether a `Content-Type` value is acceptable for a create request (CONTRACT.md section
+/// 3): the media type `application/json` in any case, parameters allowed, and a `charset`
+/// parameter, when present, naming UTF-8.
+///
+/// ```
+/// use devices_harness::contract::accepts_content_type;
+/// assert!(accepts_content_type("Application/JSON; odata.metadata=minimal"));
+/// assert!(!accepts_content_type("application/json; charset=iso-8859-1"));
+/// assert!(!accepts_content_type("application/jsonx"));
+/// ```
+pub fn accepts_content_type(value: &str) -> bool {
+    let mut parts = value.split(';');
+    let media = parts.next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/json") {
+        return false;
+    }
+    parts.all(|param| match param.split_once('=') {
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
+            let v = v.trim().trim_matches('"');
+            v.eq_ignore_ascii_case("utf-8") || v.eq_ignore_ascii_case("utf8")
+        }
+        _ => true,
+    })
+}
+
 impl fmt::Display for Profile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)
@@ -626,6 +651,32 @@ mod tests {
             Profile::from_toml("bogus = 1"),
             Err(ProfileError::Toml(_))
         ));
+    }
+
+    #[test]
+    fn content_types() {
+        for ok in [
+            "application/json",
+            "APPLICATION/JSON",
+            "application/json;charset=utf-8",
+            "application/json; charset=\"UTF-8\"",
+            "application/json; odata.metadata=minimal; odata.streaming=true",
+            " application/json ",
+        ] {
+            assert!(accepts_content_type(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "text/plain",
+            "application/jsonx",
+            "application/xml",
+            "json",
+            "application/json; charset=utf-16",
+            "application/json;charset=iso-8859-1",
+            "application/*",
+        ] {
+            assert!(!accepts_content_type(bad), "{bad}");
+        }
     }
 
     #[test]

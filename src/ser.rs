@@ -114,7 +114,7 @@ fn write_member(out: &mut Vec<u8>, m: &Member, first: &mut bool) {
     out.extend_from_slice(m.value.as_str().as_bytes());
 }
 
-fn write_value(out: &mut Vec<u8>, profile: &Profile, def: &PropertyDef, value: &Value) {
+pub(crate) fn write_value(out: &mut Vec<u8>, profile: &Profile, def: &PropertyDef, value: &Value) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Boolean(true) => out.extend_from_slice(b"true"),

@@ -1,7 +1,7 @@
 //! Round-trip properties: model -> bytes -> model, and bytes -> model -> bytes -> model,
 //! over generated valid devices in many JSON spellings.
 
-use devices_harness::generate::{render::render, valid};
+use devices_harness::generate::{Rng, render::render, valid};
 use devices_harness::{Profile, from_bytes, to_vec};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -22,7 +22,7 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn model_bytes_model(device in valid::device(Profile::seed())) {
+    fn model_bytes_model(device in valid::strategy(Profile::seed())) {
         let bytes = to_vec(&device);
         let parsed = from_bytes(&bytes);
         prop_assert_eq!(parsed.as_ref(), Ok(&device), "{}", String::from_utf8_lossy(&bytes));
@@ -31,8 +31,8 @@ proptest! {
     }
 
     #[test]
-    fn bytes_model_bytes_model(device in valid::device(Profile::seed()), seed in any::<u64>()) {
-        let body = render(Profile::seed(), &device, seed);
+    fn bytes_model_bytes_model(device in valid::strategy(Profile::seed()), seed in any::<u64>()) {
+        let body = render(Profile::seed(), &device, &mut Rng::new(seed));
         let first = from_bytes(&body);
         prop_assert_eq!(first.as_ref(), Ok(&device), "{}", String::from_utf8_lossy(&body));
         let bytes = to_vec(&device);

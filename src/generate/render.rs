@@ -1,41 +1,16 @@
 //! Renders a device as JSON text in many equivalent spellings: member order shuffled,
 //! whitespace compact, pretty or odd, characters written raw or as `\u` escapes
-//! (surrogate pairs for astral ones), `\/` for `/`. Every spelling parses to the same
-//! device; a seed picks one.
+//! (surrogate pairs for astral ones), `\/` for `/`, `-0` for 0. Every spelling parses to
+//! the same device.
 
+use super::Source;
 use crate::contract::{Base, Profile, PropertyDef};
 use crate::model::{Device, Member, Value};
 
-/// A small deterministic generator (SplitMix64): same seed, same spelling.
-#[derive(Clone, Debug)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// Starts from `seed`.
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-}
-
-/// `device` as JSON text spelled as `seed` picks.
-pub fn render(profile: &Profile, device: &Device, seed: u64) -> Vec<u8> {
-    let mut r = Renderer {
-        rng: SplitMix64::new(seed),
-    };
+/// `device` as JSON text, spelled as `src` picks (choice 0 everywhere is the compact
+/// form in table order).
+pub fn render(profile: &Profile, device: &Device, src: &mut impl Source) -> Vec<u8> {
+    let mut r = Renderer { rng: src };
     let mut out = String::new();
     r.ws(&mut out);
     r.object(
@@ -50,17 +25,17 @@ pub fn render(profile: &Profile, device: &Device, seed: u64) -> Vec<u8> {
     out.into_bytes()
 }
 
-struct Renderer {
-    rng: SplitMix64,
+struct Renderer<'s, S> {
+    rng: &'s mut S,
 }
 
-impl Renderer {
+impl<S: Source> Renderer<'_, S> {
     fn ws(&mut self, out: &mut String) {
         out.push_str(match self.rng.below(10) {
-            0 => " ",
-            1 => "\n  ",
-            2 => "\t",
-            3 => "\r\n    ",
+            6 => " ",
+            7 => "\n  ",
+            8 => "\t",
+            9 => "\r\n    ",
             _ => "",
         });
     }
@@ -74,7 +49,7 @@ impl Renderer {
                     out.push('\\');
                     out.push(c);
                 }
-                '/' if roll == 0 => out.push_str("\\/"),
+                '/' if roll == 6 => out.push_str("\\/"),
                 '\u{8}' if roll < 4 => out.push_str("\\b"),
                 '\u{c}' if roll < 4 => out.push_str("\\f"),
                 '\n' if roll < 4 => out.push_str("\\n"),
@@ -123,7 +98,7 @@ impl Renderer {
             members.push(self.member(m));
         }
         for i in (1..members.len()).rev() {
-            let j = self.rng.below(i as u64 + 1) as usize;
+            let j = i - self.rng.below(i as u64 + 1) as usize;
             members.swap(i, j);
         }
         let mut at = 0;
@@ -159,7 +134,7 @@ impl Renderer {
         match value {
             Value::Null => out.push_str("null"),
             Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Int32(0) if self.rng.below(4) == 0 => out.push_str("-0"),
+            Value::Int32(0) if self.rng.below(4) == 3 => out.push_str("-0"),
             Value::Int32(n) => out.push_str(&n.to_string()),
             Value::String(s) => self.string(out, s),
             Value::DateTimeOffset(t) => self.string(out, t.as_str()),
