@@ -1,5 +1,5 @@
 //! Criterion benches: parse (full validation) and serialize, against `serde_json::Value`
-//! on the same bytes, measured in the same run.
+//! on the same bytes, measured in the same run; and payload generation.
 //!
 //! `cargo bench --bench devices` (HTML reports under `target/criterion`). Ids are
 //! `<operation>/<payload>/<implementation>`; every iteration checks its result.
@@ -86,6 +86,50 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// Generation: the fast seeded generator (valid payloads serialized, malformed cases by
+/// default weight) beside the proptest strategy. Elements are payloads.
+fn generate(c: &mut Criterion) {
+    use devices_harness::generate::{fast::Generator, valid};
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+
+    let mut g = c.benchmark_group("generate/valid");
+    g.throughput(Throughput::Elements(1));
+    let mut fast = Generator::new(1);
+    g.bench_function("fast", |b| {
+        b.iter(|| {
+            let bytes = fast.valid();
+            assert!(bytes.first() == Some(&b'{') && bytes.last() == Some(&b'}'));
+            bytes
+        })
+    });
+    let strategy = valid::strategy(Profile::seed());
+    let mut runner = TestRunner::deterministic();
+    g.bench_function("proptest", |b| {
+        b.iter(|| {
+            let Ok(tree) = strategy.new_tree(&mut runner) else {
+                panic!("the strategy never rejects");
+            };
+            let bytes = to_vec(&tree.current());
+            assert!(bytes.first() == Some(&b'{'));
+            bytes
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("generate/malformed");
+    g.throughput(Throughput::Elements(1));
+    let mut fast = Generator::new(2);
+    g.bench_function("fast", |b| {
+        b.iter(|| {
+            let case = fast.malformed();
+            assert!(case.expected.status >= 400);
+            case
+        })
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
@@ -93,6 +137,6 @@ criterion_group! {
         .measurement_time(Duration::from_secs(3))
         .sample_size(50)
         .noise_threshold(0.03);
-    targets = bench
+    targets = bench, generate
 }
 criterion_main!(benches);

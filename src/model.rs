@@ -559,12 +559,24 @@ impl Binary {
 
     /// Encodes `bytes`, in the URL-safe alphabet or the standard one, padded or not.
     pub fn encode(bytes: &[u8], url_safe: bool, padded: bool) -> Binary {
+        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+        Self::encode_into(bytes, url_safe, padded, &mut out);
+        Binary(out)
+    }
+
+    /// Keeps `s` unchecked, for generators that build canonical text by construction.
+    pub(crate) fn unchecked(s: String) -> Binary {
+        debug_assert!(Self::check(&s).is_ok(), "{s}");
+        Binary(s)
+    }
+
+    /// Appends the base64 of `bytes` to `out`.
+    pub fn encode_into(bytes: &[u8], url_safe: bool, padded: bool, out: &mut String) {
         let alphabet: &[u8; 64] = if url_safe {
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
         } else {
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
         };
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
         for chunk in bytes.chunks(3) {
             let n = chunk
                 .iter()
@@ -579,7 +591,6 @@ impl Binary {
                 }
             }
         }
-        Binary(out)
     }
 
     /// The exact text.
@@ -641,16 +652,27 @@ impl Guid {
 
     /// A lowercase GUID from 128 bits, with the version 4 and variant bits set.
     pub fn from_random(bits: u128) -> Guid {
+        let mut s = String::with_capacity(36);
+        Self::write_random(bits, &mut s);
+        Guid(s)
+    }
+
+    /// Appends the lowercase version-4 GUID of `bits` to `out`.
+    pub fn write_random(bits: u128, out: &mut String) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let v = (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
-        let h = format!("{v:032x}");
-        Guid(format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        ))
+        for i in 0..32 {
+            if matches!(i, 8 | 12 | 16 | 20) {
+                out.push('-');
+            }
+            out.push(char::from(HEX[((v >> (124 - 4 * i)) & 0xf) as usize]));
+        }
+    }
+
+    /// Keeps `s` unchecked, for generators that build GUIDs by construction.
+    pub(crate) fn unchecked(s: String) -> Guid {
+        debug_assert!(Self::parse(&s).is_ok(), "{s}");
+        Guid(s)
     }
 
     /// The exact text.

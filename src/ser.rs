@@ -158,7 +158,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, profile: &Profile, def: &PropertyDe
     }
 }
 
-fn write_i32(out: &mut Vec<u8>, n: i32) {
+pub(crate) fn write_i32(out: &mut Vec<u8>, n: i32) {
     let mut buf = [0u8; 11];
     let mut i = buf.len();
     let mut m = n.unsigned_abs();

@@ -428,3 +428,26 @@ fn the_table_drives_the_wrong_type_classes() {
     }
     let _ = Category::Syntax;
 }
+
+/// The fast paths make the same choices as the model builders: same state, same bytes.
+#[test]
+fn fast_paths_equal_the_model_paths() {
+    use devices_harness::generate::malformed::malformed_generated;
+    let profile = Profile::seed();
+    for seed in 0..300 {
+        let (mut a, mut b) = (Rng::new(seed), Rng::new(seed));
+        let mut out = Vec::new();
+        valid::write_device(profile, &mut a, &mut out, &mut String::new());
+        assert_eq!(out, to_vec(&valid::device(profile, &mut b)), "seed {seed}");
+        for defect in Defect::all() {
+            if defect == Defect::BodyTooLarge && seed > 3 {
+                continue;
+            }
+            let (mut a, mut b) = (Rng::new(seed), Rng::new(seed));
+            let fast = malformed_generated(profile, defect, &mut a, &mut String::new());
+            let base = valid::device(profile, &mut b);
+            let model = malformed(profile, &base, defect, &mut b);
+            assert_eq!(fast, model, "seed {seed} {defect}");
+        }
+    }
+}

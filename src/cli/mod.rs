@@ -10,8 +10,12 @@ use clap::{Parser, Subcommand};
 
 use crate::contract::Profile;
 
+mod corpus;
+mod generate;
 mod validate;
 
+pub use corpus::{CorpusCommand, ExportArgs};
+pub use generate::GenArgs;
 pub use validate::ValidateArgs;
 
 /// Hardens, benchmarks and regression-fuzzes implementations of the Graph devices endpoint.
@@ -28,6 +32,11 @@ pub struct Cli {
 pub enum Command {
     /// Check device payloads (files, or stdin) against the contract.
     Validate(ValidateArgs),
+    /// Generated cases, valid or malformed, as NDJSON on stdout.
+    Gen(GenArgs),
+    /// Test-vector corpora for implementations in any language.
+    #[command(subcommand)]
+    Corpus(CorpusCommand),
     /// Print a profile (the built-in `seed` by default) as TOML, the form `--profile` reads.
     Profile {
         /// `seed` or a TOML file.
@@ -40,6 +49,8 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Gen(args) => generate::run(&args),
+        Command::Corpus(cmd) => corpus::run(&cmd),
         Command::Profile { profile } => {
             print!("{}", load_profile(&profile)?.to_toml());
             Ok(0)

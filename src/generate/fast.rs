@@ -9,11 +9,12 @@
 //! assert_eq!(a.malformed().bytes, b.malformed().bytes);
 //! ```
 
-use super::malformed::{Defect, Expected, Layer, MalformedCase, RequestHeaders, malformed};
+use super::malformed::{
+    Defect, Expected, Layer, MalformedCase, RequestHeaders, malformed_generated,
+};
 use super::{Rng, Source, render, valid};
 use crate::contract::Profile;
 use crate::model::Device;
-use crate::ser::to_vec_with;
 
 /// Valid and malformed payloads from one seed.
 #[derive(Clone, Debug)]
@@ -21,6 +22,7 @@ pub struct Generator {
     profile: Profile,
     rng: Rng,
     weights: Vec<(Defect, u64)>,
+    scratch: String,
 }
 
 impl Generator {
@@ -35,6 +37,7 @@ impl Generator {
             profile,
             rng: Rng::new(seed),
             weights: Generator::default_weights(),
+            scratch: String::new(),
         }
     }
 
@@ -68,10 +71,17 @@ impl Generator {
         valid::device(&self.profile, &mut self.rng)
     }
 
-    /// A valid device, serialized compactly.
+    /// A valid device, serialized compactly, written straight from the choices (the same
+    /// bytes as serializing [`Generator::valid_device`] from the same state).
     pub fn valid(&mut self) -> Vec<u8> {
-        let d = self.valid_device();
-        to_vec_with(&self.profile, &d)
+        let mut out = Vec::with_capacity(2048);
+        self.valid_into(&mut out);
+        out
+    }
+
+    /// Appends a valid device, serialized compactly, to `out`.
+    pub fn valid_into(&mut self, out: &mut Vec<u8>) {
+        valid::write_device(&self.profile, &mut self.rng, out, &mut self.scratch);
     }
 
     /// A valid device in a random spelling (member order, whitespace, escapes), with the
@@ -102,9 +112,10 @@ impl Generator {
     }
 
     /// A malformed case of `defect`, or `None` when it does not apply to the profile.
+    /// The same bytes as [`malformed`] on the device [`Generator::valid_device`] would
+    /// give from the same state, without building the device.
     pub fn malformed_of(&mut self, defect: Defect) -> Option<MalformedCase> {
-        let base = self.valid_device();
-        malformed(&self.profile, &base, defect, &mut self.rng)
+        malformed_generated(&self.profile, defect, &mut self.rng, &mut self.scratch)
     }
 
     /// A malformed body of a body-layer class (for parsers): like [`Generator::malformed`]

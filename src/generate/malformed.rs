@@ -291,7 +291,23 @@ pub fn malformed(
     defect: Defect,
     src: &mut impl Source,
 ) -> Option<MalformedCase> {
-    let mut doc = Doc::new(profile, base);
+    break_doc(Doc::new(profile, base), defect, src)
+}
+
+/// Like [`malformed`] on the device [`valid::device`] would draw from `src`, without
+/// building it (the fast path: same choices, same bytes).
+pub fn malformed_generated(
+    profile: &Profile,
+    defect: Defect,
+    src: &mut impl Source,
+    scratch: &mut String,
+) -> Option<MalformedCase> {
+    let doc = Doc::generate(profile, src, scratch);
+    break_doc(doc, defect, src)
+}
+
+fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<MalformedCase> {
+    let profile = doc.profile;
     let mut headers = RequestHeaders::valid(src);
     let body_rule = |rule: &str, pointer: Option<String>| Expected {
         status: 400,
@@ -1061,6 +1077,27 @@ impl<'p> Doc<'p> {
         Doc { profile, root }
     }
 
+    /// The device [`valid::device`] would draw from `src`, built straight as text.
+    fn generate(profile: &'p Profile, src: &mut impl Source, scratch: &mut String) -> Doc<'p> {
+        let extras = valid::Extras::draw(src);
+        let mut root = Vec::with_capacity(profile.properties().len() + 2);
+        if extras.odata_type {
+            root.push(("@odata.type".to_owned(), string_node(profile.odata_type())));
+        }
+        if let Some(n) = extras.note {
+            root.push((
+                valid::NOTE.to_owned(),
+                Node::Text(valid::note_text(n).into_bytes()),
+            ));
+        }
+        for def in profile.properties() {
+            if let Some(node) = generated_slot(profile, def, src, scratch) {
+                root.push((def.name.clone(), node));
+            }
+        }
+        Doc { profile, root }
+    }
+
     fn render(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(2048);
         render_members(&self.root, None, &mut out);
@@ -1318,6 +1355,68 @@ impl<'p> Doc<'p> {
         }
         name
     }
+}
+
+/// One slot drawn as [`valid::device`] draws it: complex values as objects (so nested
+/// sites can be reached), everything else as its JSON text.
+fn generated_slot(
+    profile: &Profile,
+    def: &PropertyDef,
+    src: &mut impl Source,
+    scratch: &mut String,
+) -> Option<Node> {
+    match valid::presence(def, src) {
+        valid::Presence::Absent => None,
+        valid::Presence::Null => Some(Node::Text(b"null".to_vec())),
+        valid::Presence::Value => Some(match (def.collection, def.base) {
+            (true, Base::Complex(_)) => Node::Array(
+                (0..valid::collection_len(src))
+                    .map(|_| generated_complex(profile, def, src, scratch))
+                    .collect(),
+            ),
+            (false, Base::Complex(_)) => generated_complex(profile, def, src, scratch),
+            (true, _) => {
+                let mut text = vec![b'['];
+                for i in 0..valid::collection_len(src) {
+                    if i > 0 {
+                        text.push(b',');
+                    }
+                    valid::write_element(profile, def, src, &mut text, scratch);
+                }
+                text.push(b']');
+                Node::Text(text)
+            }
+            (false, _) => {
+                let mut text = Vec::new();
+                valid::write_element(profile, def, src, &mut text, scratch);
+                Node::Text(text)
+            }
+        }),
+    }
+}
+
+fn generated_complex(
+    profile: &Profile,
+    def: &PropertyDef,
+    src: &mut impl Source,
+    scratch: &mut String,
+) -> Node {
+    let Base::Complex(i) = def.base else {
+        return Node::Text(b"null".to_vec());
+    };
+    let Some(ty) = profile.complex_types().get(i) else {
+        return Node::Text(b"null".to_vec());
+    };
+    let mut members = Vec::with_capacity(ty.members.len() + 1);
+    if let Some(t) = valid::complex_odata_type(&ty.odata_types, src) {
+        members.push(("@odata.type".to_owned(), string_node(t)));
+    }
+    for m in &ty.members {
+        if let Some(node) = generated_slot(profile, m, src, scratch) {
+            members.push((m.name.clone(), node));
+        }
+    }
+    Node::Object(members)
 }
 
 fn value_node(profile: &Profile, def: &PropertyDef, value: &Value) -> Node {

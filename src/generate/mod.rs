@@ -12,7 +12,8 @@
 //! - [`valid`]: valid devices, weighted toward each type's edges;
 //! - [`render`]: the many equivalent JSON spellings of one device;
 //! - [`malformed`]: the defect taxonomy, and cases that each break exactly one rule;
-//! - [`fast`]: `Generator::new(seed)`, payloads by weight with no proptest machinery.
+//! - [`fast`]: `Generator::new(seed)`, payloads by weight with no proptest machinery;
+//! - [`record`]: cases as JSON records, for `gen` and `corpus export`.
 //!
 //! ```
 //! use devices_harness::{Profile, from_bytes, generate::{Rng, render, valid}};
@@ -26,6 +27,7 @@
 
 pub mod fast;
 pub mod malformed;
+pub mod record;
 pub mod render;
 pub mod valid;
 
