@@ -105,6 +105,8 @@ pub struct PropertyDef {
     pub key: bool,
     /// Largest length in UTF-16 code units, for strings.
     pub max_utf16: Option<usize>,
+    /// `"name":` as JSON, written once here for the writers' hot paths.
+    pub(crate) member_prefix: String,
 }
 
 /// A complex type such as `alternativeSecurityId`.
@@ -566,6 +568,7 @@ fn resolve_table(
             required,
             key: s.key,
             max_utf16: s.max_utf16,
+            member_prefix: member_prefix(&s.name),
         });
     }
     if let Some(list) = required
@@ -574,6 +577,13 @@ fn resolve_table(
         return Err(ProfileError::UnknownRequired(missing.clone()));
     }
     Ok(out)
+}
+
+fn member_prefix(name: &str) -> String {
+    let mut out = Vec::with_capacity(name.len() + 3);
+    crate::ser::write_str(&mut out, name);
+    out.push(b':');
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -93,8 +93,7 @@ fn write_members(
     for (def, value) in table.iter().zip(values) {
         if let Some(value) = value {
             comma(out, first);
-            write_str(out, &def.name);
-            out.push(b':');
+            out.extend_from_slice(def.member_prefix.as_bytes());
             write_value(out, profile, def, value);
         }
     }
@@ -199,29 +198,40 @@ static ESCAPE: [u8; 256] = escapes();
 /// Appends `s` as a JSON string literal: `"` and `\` and control characters escaped,
 /// everything else (non-ASCII included) as UTF-8.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    out.reserve(s.len() + 2);
     out.push(b'"');
+    write_str_content(out, s);
+    out.push(b'"');
+}
+
+/// Appends the content of a JSON string literal holding `s` (escaped, without quotes).
+pub(crate) fn write_str_content(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
     let mut run = 0;
     loop {
         let i = find_special(bytes, run);
         out.extend_from_slice(&bytes[run..i]);
         let Some(&b) = bytes.get(i) else { break };
         run = i + 1;
-        let e = ESCAPE[usize::from(b)];
-        if e == b'u' {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]);
-        } else {
-            out.extend_from_slice(&[b'\\', e]);
-        }
+        write_escape(out, b);
     }
-    out.push(b'"');
+}
+
+/// Appends the escape of a byte that needs one (`"`, `\` or a control character).
+#[inline]
+pub(crate) fn write_escape(out: &mut Vec<u8>, b: u8) {
+    let e = ESCAPE[usize::from(b)];
+    if e == b'u' {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(b >> 4)],
+            HEX[usize::from(b & 0xf)],
+        ]);
+    } else {
+        out.extend_from_slice(&[b'\\', e]);
+    }
 }

@@ -74,7 +74,7 @@ impl Generator {
     /// A valid device, serialized compactly, written straight from the choices (the same
     /// bytes as serializing [`Generator::valid_device`] from the same state).
     pub fn valid(&mut self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(2048);
+        let mut out = Vec::with_capacity(4096);
         self.valid_into(&mut out);
         out
     }

@@ -7,6 +7,7 @@
 //! parser must report ([`Expected::rule`], a [`crate::ErrorKind::rule`] identifier) and
 //! where ([`Expected::pointer`]), or for size and header defects the HTTP status alone.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::{Source, valid};
@@ -976,7 +977,7 @@ fn recase(name: &str, src: &mut impl Source) -> String {
     }
 }
 
-fn string_node(s: &str) -> Node {
+fn string_node(s: &str) -> Node<'static> {
     let mut text = Vec::with_capacity(s.len() + 2);
     write_str(&mut text, s);
     Node::Text(text)
@@ -991,33 +992,61 @@ fn pointer(segments: &[&str]) -> String {
 }
 
 /// JSON as a tree of text: scalars keep their exact bytes (which may be made invalid).
+/// Text drawn for the base device lives in the document's arena (`Span`); text a
+/// mutation writes is its own (`Text`). Names from the table are borrowed.
 #[derive(Clone, Debug)]
-enum Node {
+enum Node<'p> {
+    Span(u32, u32),
     Text(Vec<u8>),
-    Object(Vec<(String, Node)>),
-    Array(Vec<Node>),
+    Object(Vec<Member<'p>>),
+    Array(Vec<Node<'p>>),
 }
 
-impl Node {
-    fn render(&self, out: &mut Vec<u8>) {
+type Member<'p> = (Cow<'p, str>, Node<'p>);
+
+impl Node<'_> {
+    /// The text of a scalar.
+    fn bytes<'a>(&'a self, arena: &'a [u8]) -> Option<&'a [u8]> {
         match self {
-            Node::Text(t) => out.extend_from_slice(t),
+            Node::Span(a, b) => arena.get(*a as usize..*b as usize),
+            Node::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn render(&self, arena: &[u8], out: &mut Vec<u8>) {
+        match self {
+            Node::Span(..) | Node::Text(_) => {
+                out.extend_from_slice(self.bytes(arena).unwrap_or_default())
+            }
             Node::Array(items) => {
                 out.push(b'[');
                 for (i, n) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
-                    n.render(out);
+                    n.render(arena, out);
                 }
                 out.push(b']');
             }
-            Node::Object(members) => render_members(members, None, out),
+            Node::Object(members) => render_members(members, arena, None, out),
         }
     }
 }
 
-fn render_members(members: &[(String, Node)], fragment: Option<(usize, &[u8])>, out: &mut Vec<u8>) {
+/// Appends what `write` writes to the arena and returns its span.
+fn span(arena: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> Node<'static> {
+    let start = arena.len() as u32;
+    write(arena);
+    Node::Span(start, arena.len() as u32)
+}
+
+fn render_members(
+    members: &[Member<'_>],
+    arena: &[u8],
+    fragment: Option<(usize, &[u8])>,
+    out: &mut Vec<u8>,
+) {
     out.push(b'{');
     for (i, (name, node)) in members.iter().enumerate() {
         if let Some((gap, f)) = fragment
@@ -1030,7 +1059,7 @@ fn render_members(members: &[(String, Node)], fragment: Option<(usize, &[u8])>, 
         }
         write_str(out, name);
         out.push(b':');
-        node.render(out);
+        node.render(arena, out);
     }
     if let Some((gap, f)) = fragment
         && gap == members.len()
@@ -1051,62 +1080,77 @@ enum Site {
 /// A device as a tree of JSON text, for minimal mutations.
 struct Doc<'p> {
     profile: &'p Profile,
-    root: Vec<(String, Node)>,
+    arena: Vec<u8>,
+    root: Vec<Member<'p>>,
 }
 
 impl<'p> Doc<'p> {
     fn new(profile: &'p Profile, device: &Device) -> Doc<'p> {
+        let mut arena = Vec::with_capacity(2048);
         let mut root = Vec::new();
-        for m in &device.annotations {
-            root.push((
-                m.name.clone(),
-                Node::Text(m.value.as_str().as_bytes().to_vec()),
-            ));
+        for m in device.annotations.iter() {
+            let node = span(&mut arena, |a| {
+                a.extend_from_slice(m.value.as_str().as_bytes())
+            });
+            root.push((Cow::Owned(m.name.clone()), node));
         }
         for (def, value) in profile.properties().iter().zip(&device.properties) {
             if let Some(v) = value {
-                root.push((def.name.clone(), value_node(profile, def, v)));
+                root.push((
+                    Cow::Borrowed(def.name.as_str()),
+                    value_node(&mut arena, profile, def, v),
+                ));
             }
         }
         for m in &device.unknown {
-            root.push((
-                m.name.clone(),
-                Node::Text(m.value.as_str().as_bytes().to_vec()),
-            ));
+            let node = span(&mut arena, |a| {
+                a.extend_from_slice(m.value.as_str().as_bytes())
+            });
+            root.push((Cow::Owned(m.name.clone()), node));
         }
-        Doc { profile, root }
+        Doc {
+            profile,
+            arena,
+            root,
+        }
     }
 
     /// The device [`valid::device`] would draw from `src`, built straight as text.
     fn generate(profile: &'p Profile, src: &mut impl Source, scratch: &mut String) -> Doc<'p> {
+        let mut arena = Vec::with_capacity(2048);
         let extras = valid::Extras::draw(src);
         let mut root = Vec::with_capacity(profile.properties().len() + 2);
         if extras.odata_type {
-            root.push(("@odata.type".to_owned(), string_node(profile.odata_type())));
+            let node = span(&mut arena, |a| write_str(a, profile.odata_type()));
+            root.push((Cow::Borrowed("@odata.type"), node));
         }
         if let Some(n) = extras.note {
-            root.push((
-                valid::NOTE.to_owned(),
-                Node::Text(valid::note_text(n).into_bytes()),
-            ));
+            let node = span(&mut arena, |a| {
+                a.extend_from_slice(valid::note_text(n).as_bytes())
+            });
+            root.push((Cow::Borrowed(valid::NOTE), node));
         }
         for def in profile.properties() {
-            if let Some(node) = generated_slot(profile, def, src, scratch) {
-                root.push((def.name.clone(), node));
+            if let Some(node) = generated_slot(&mut arena, profile, def, src, scratch) {
+                root.push((Cow::Borrowed(def.name.as_str()), node));
             }
         }
-        Doc { profile, root }
+        Doc {
+            profile,
+            arena,
+            root,
+        }
     }
 
     fn render(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(2048);
-        render_members(&self.root, None, &mut out);
+        let mut out = Vec::with_capacity(self.arena.len() + 64);
+        render_members(&self.root, &self.arena, None, &mut out);
         out
     }
 
     fn render_with_fragment(&self, gap: usize, fragment: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(2048);
-        render_members(&self.root, Some((gap, fragment)), &mut out);
+        let mut out = Vec::with_capacity(self.arena.len() + 64);
+        render_members(&self.root, &self.arena, Some((gap, fragment)), &mut out);
         out
     }
 
@@ -1115,9 +1159,9 @@ impl<'p> Doc<'p> {
     }
 
     /// Adds a member at a random place among the others.
-    fn insert_root(&mut self, name: &str, node: Node, src: &mut impl Source) {
+    fn insert_root(&mut self, name: &str, node: Node<'p>, src: &mut impl Source) {
         let at = src.below(self.root.len() as u64 + 1) as usize;
-        self.root.insert(at, (name.to_owned(), node));
+        self.root.insert(at, (Cow::Owned(name.to_owned()), node));
     }
 
     fn def(&self, site: &Site) -> &'p PropertyDef {
@@ -1173,9 +1217,9 @@ impl<'p> Doc<'p> {
         Some(sites[src.below(sites.len() as u64) as usize])
     }
 
-    fn element_node(&self, def: &PropertyDef, src: &mut impl Source) -> Node {
+    fn element_node(&mut self, def: &PropertyDef, src: &mut impl Source) -> Node<'p> {
         let v = valid::element(self.profile, def, src);
-        value_node(self.profile, def, &v)
+        value_node(&mut self.arena, self.profile, def, &v)
     }
 
     /// The members of the complex object a nested site lives in, creating a valid one
@@ -1184,8 +1228,9 @@ impl<'p> Doc<'p> {
         &mut self,
         top: usize,
         src: &mut impl Source,
-    ) -> Option<&mut Vec<(String, Node)>> {
-        let def = &self.profile.properties()[top];
+    ) -> Option<&mut Vec<Member<'p>>> {
+        let profile = self.profile;
+        let def = &profile.properties()[top];
         let fresh = self.element_node(def, src);
         let at = match self.position(&def.name) {
             Some(at) => at,
@@ -1195,7 +1240,7 @@ impl<'p> Doc<'p> {
                 } else {
                     Node::Text(vec![])
                 };
-                self.root.push((def.name.clone(), node));
+                self.root.push((Cow::Borrowed(def.name.as_str()), node));
                 self.root.len() - 1
             }
         };
@@ -1222,8 +1267,8 @@ impl<'p> Doc<'p> {
     }
 
     /// Sets the value at `site`, adding the member when absent.
-    fn set(&mut self, site: &Site, value: Node, src: &mut impl Source) {
-        let name = self.def(site).name.clone();
+    fn set(&mut self, site: &Site, value: Node<'p>, src: &mut impl Source) {
+        let name: Cow<'p, str> = Cow::Borrowed(self.def(site).name.as_str());
         let members = match *site {
             Site::Top(_) => &mut self.root,
             Site::Nested(top, _) => match self.complex_members(top, src) {
@@ -1242,7 +1287,7 @@ impl<'p> Doc<'p> {
 
     /// Removes the member at `site`.
     fn remove(&mut self, site: &Site) {
-        let name = self.def(site).name.clone();
+        let name = self.def(site).name.as_str();
         match *site {
             Site::Top(_) => self.root.retain(|(n, _)| *n != name),
             Site::Nested(top, _) => {
@@ -1257,7 +1302,8 @@ impl<'p> Doc<'p> {
     /// A member inside a nested object sent twice: in a complex value when the table has
     /// one, else inside an annotation.
     fn duplicate_nested(&mut self, src: &mut impl Source) -> Option<(String, String)> {
-        let defs = self.profile.properties();
+        let profile = self.profile;
+        let defs = profile.properties();
         if let Some(top) = (0..defs.len()).find(|&i| matches!(defs[i].base, Base::Complex(_))) {
             let def = &defs[top];
             let prefix = if def.collection {
@@ -1283,17 +1329,14 @@ impl<'p> Doc<'p> {
     /// Replaces a `true`/`false`/`null` value with `form` (or adds an annotation holding
     /// it when the device has none); returns where.
     fn replace_literal(&mut self, form: &str, src: &mut impl Source) -> String {
-        let literal =
-            |n: &Node| matches!(n, Node::Text(t) if t == b"true" || t == b"false" || t == b"null");
+        let arena = &self.arena;
+        let literal = |n: &Node| matches!(n.bytes(arena), Some(t) if t == b"true" || t == b"false" || t == b"null");
         let spots: Vec<usize> = (0..self.root.len())
             .filter(|&i| literal(&self.root[i].1))
             .collect();
         if spots.is_empty() {
-            self.insert_root(
-                "@harness.literal",
-                Node::Text(form.as_bytes().to_vec()),
-                src,
-            );
+            let text = Node::Text(form.as_bytes().to_vec());
+            self.insert_root("@harness.literal", text, src);
             return "/@harness.literal".into();
         }
         let i = spots[src.below(spots.len() as u64) as usize];
@@ -1303,15 +1346,15 @@ impl<'p> Doc<'p> {
 
     /// Puts `form` where an Int32 stands (or in an annotation when none does).
     fn replace_number(&mut self, form: &str, src: &mut impl Source) -> String {
-        match self.pick_site(src, |d| {
-            !d.collection && d.base == Base::Primitive(Edm::Int32)
-        }) {
+        let int32 = |d: &PropertyDef| !d.collection && d.base == Base::Primitive(Edm::Int32);
+        match self.pick_site(src, int32) {
             Some(site) => {
                 self.set(&site, Node::Text(form.as_bytes().to_vec()), src);
                 self.pointer(&site)
             }
             None => {
-                self.insert_root("@harness.number", Node::Text(form.as_bytes().to_vec()), src);
+                let text = Node::Text(form.as_bytes().to_vec());
+                self.insert_root("@harness.number", text, src);
                 "/@harness.number".into()
             }
         }
@@ -1320,8 +1363,9 @@ impl<'p> Doc<'p> {
     /// A top-level member whose value is a JSON string (adding an annotation holding one
     /// when there is none); returns its name.
     fn string_site(&mut self, src: &mut impl Source) -> String {
+        let arena = &self.arena;
         let spots: Vec<usize> = (0..self.root.len())
-            .filter(|&i| matches!(&self.root[i].1, Node::Text(t) if t.first() == Some(&b'"')))
+            .filter(|&i| matches!(self.root[i].1.bytes(arena), Some([b'"', ..])))
             .collect();
         if spots.is_empty() {
             self.insert_root("@harness.text", string_node("text"), src);
@@ -1329,11 +1373,14 @@ impl<'p> Doc<'p> {
         }
         self.root[spots[src.below(spots.len() as u64) as usize]]
             .0
-            .clone()
+            .to_string()
     }
 
+    /// The text of a top-level scalar member, made its own so it can be changed.
     fn string_text_mut(&mut self, name: &str) -> Option<&mut Vec<u8>> {
         let at = self.position(name)?;
+        let owned = self.root[at].1.bytes(&self.arena)?.to_vec();
+        self.root[at].1 = Node::Text(owned);
         match &mut self.root[at].1 {
             Node::Text(t) => Some(t),
             _ => None,
@@ -1358,72 +1405,83 @@ impl<'p> Doc<'p> {
 }
 
 /// One slot drawn as [`valid::device`] draws it: complex values as objects (so nested
-/// sites can be reached), everything else as its JSON text.
-fn generated_slot(
-    profile: &Profile,
+/// sites can be reached), everything else as its JSON text in the arena.
+fn generated_slot<'p>(
+    arena: &mut Vec<u8>,
+    profile: &'p Profile,
     def: &PropertyDef,
     src: &mut impl Source,
     scratch: &mut String,
-) -> Option<Node> {
+) -> Option<Node<'p>> {
     match valid::presence(def, src) {
         valid::Presence::Absent => None,
-        valid::Presence::Null => Some(Node::Text(b"null".to_vec())),
+        valid::Presence::Null => Some(span(arena, |a| a.extend_from_slice(b"null"))),
         valid::Presence::Value => Some(match (def.collection, def.base) {
             (true, Base::Complex(_)) => Node::Array(
                 (0..valid::collection_len(src))
-                    .map(|_| generated_complex(profile, def, src, scratch))
+                    .map(|_| generated_complex(arena, profile, def, src, scratch))
                     .collect(),
             ),
-            (false, Base::Complex(_)) => generated_complex(profile, def, src, scratch),
-            (true, _) => {
-                let mut text = vec![b'['];
+            (false, Base::Complex(_)) => generated_complex(arena, profile, def, src, scratch),
+            (true, _) => span(arena, |a| {
+                a.push(b'[');
                 for i in 0..valid::collection_len(src) {
                     if i > 0 {
-                        text.push(b',');
+                        a.push(b',');
                     }
-                    valid::write_element(profile, def, src, &mut text, scratch);
+                    valid::write_element(profile, def, src, a, scratch);
                 }
-                text.push(b']');
-                Node::Text(text)
-            }
-            (false, _) => {
-                let mut text = Vec::new();
-                valid::write_element(profile, def, src, &mut text, scratch);
-                Node::Text(text)
-            }
+                a.push(b']');
+            }),
+            (false, _) => span(arena, |a| {
+                valid::write_element(profile, def, src, a, scratch)
+            }),
         }),
     }
 }
 
-fn generated_complex(
-    profile: &Profile,
+fn generated_complex<'p>(
+    arena: &mut Vec<u8>,
+    profile: &'p Profile,
     def: &PropertyDef,
     src: &mut impl Source,
     scratch: &mut String,
-) -> Node {
-    let Base::Complex(i) = def.base else {
-        return Node::Text(b"null".to_vec());
+) -> Node<'p> {
+    let ty = match def.base {
+        Base::Complex(i) => profile.complex_types().get(i),
+        Base::Primitive(_) => None,
     };
-    let Some(ty) = profile.complex_types().get(i) else {
+    let Some(ty) = ty else {
         return Node::Text(b"null".to_vec());
     };
     let mut members = Vec::with_capacity(ty.members.len() + 1);
     if let Some(t) = valid::complex_odata_type(&ty.odata_types, src) {
-        members.push(("@odata.type".to_owned(), string_node(t)));
+        members.push((
+            Cow::Borrowed("@odata.type"),
+            span(arena, |a| write_str(a, t)),
+        ));
     }
     for m in &ty.members {
-        if let Some(node) = generated_slot(profile, m, src, scratch) {
-            members.push((m.name.clone(), node));
+        if let Some(node) = generated_slot(arena, profile, m, src, scratch) {
+            members.push((Cow::Borrowed(m.name.as_str()), node));
         }
     }
     Node::Object(members)
 }
 
-fn value_node(profile: &Profile, def: &PropertyDef, value: &Value) -> Node {
+fn value_node<'p>(
+    arena: &mut Vec<u8>,
+    profile: &'p Profile,
+    def: &PropertyDef,
+    value: &Value,
+) -> Node<'p> {
     match value {
-        Value::Collection(items) => {
-            Node::Array(items.iter().map(|v| value_node(profile, def, v)).collect())
-        }
+        Value::Collection(items) if matches!(def.base, Base::Complex(_)) => Node::Array(
+            items
+                .iter()
+                .map(|v| value_node(arena, profile, def, v))
+                .collect(),
+        ),
         Value::Complex(c) => {
             let members = match def.base {
                 Base::Complex(i) => profile
@@ -1433,27 +1491,21 @@ fn value_node(profile: &Profile, def: &PropertyDef, value: &Value) -> Node {
                     .unwrap_or_default(),
                 Base::Primitive(_) => &[],
             };
-            let mut out: Vec<(String, Node)> = c
-                .annotations
-                .iter()
-                .map(|m| {
-                    (
-                        m.name.clone(),
-                        Node::Text(m.value.as_str().as_bytes().to_vec()),
-                    )
-                })
-                .collect();
+            let mut out: Vec<Member<'p>> = Vec::with_capacity(members.len() + 1);
+            for m in &c.annotations {
+                let node = span(arena, |a| a.extend_from_slice(m.value.as_str().as_bytes()));
+                out.push((Cow::Owned(m.name.clone()), node));
+            }
             for (m, v) in members.iter().zip(&c.members) {
                 if let Some(v) = v {
-                    out.push((m.name.clone(), value_node(profile, m, v)));
+                    out.push((
+                        Cow::Borrowed(m.name.as_str()),
+                        value_node(arena, profile, m, v),
+                    ));
                 }
             }
             Node::Object(out)
         }
-        v => {
-            let mut text = Vec::new();
-            write_value(&mut text, profile, def, v);
-            Node::Text(text)
-        }
+        v => span(arena, |a| write_value(a, profile, def, v)),
     }
 }

@@ -14,7 +14,8 @@ use crate::model::{
     Binary, Complex, DateTimeOffset, Device, Guid, Member, RawJson, Value, days_in_month,
     is_leap_year,
 };
-use crate::ser::{write_i32, write_str};
+use crate::scan::is_special;
+use crate::ser::{write_escape, write_i32, write_str, write_str_content};
 
 /// Characters that break naive JSON handling: escapes, NUL, controls, DEL, combining
 /// marks, bidi controls, zero-width and line separators, noncharacters, astral ones.
@@ -179,7 +180,10 @@ fn write_slot(
     if p == Presence::Absent {
         return;
     }
-    member(out, first, &def.name);
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    out.extend_from_slice(def.member_prefix.as_bytes());
     if p == Presence::Null {
         out.extend_from_slice(b"null");
     } else if def.collection {
@@ -209,9 +213,14 @@ pub(crate) fn write_element(
             out.extend_from_slice(if src.below(2) == 1 { b"true" } else { b"false" })
         }
         Base::Primitive(Edm::Int32) => write_i32(out, int32(src)),
-        Base::Primitive(Edm::String) => {
+        Base::Primitive(Edm::String) if def.max_utf16.is_some() => {
             string_into(def.max_utf16, src, scratch);
             write_str(out, scratch);
+        }
+        Base::Primitive(Edm::String) => {
+            out.push(b'"');
+            string_content(None, src, &mut Escaped(out));
+            out.push(b'"');
         }
         Base::Primitive(edm) => {
             // DateTimeOffset, Binary and GUID text never needs escaping.
@@ -336,6 +345,54 @@ pub fn string(max_utf16: Option<usize>, src: &mut impl Source) -> String {
 
 /// [`string`], appended to `out` (which is expected empty when a limit is given).
 pub fn string_into(max_utf16: Option<usize>, src: &mut impl Source, out: &mut String) {
+    let start = out.len();
+    string_content(max_utf16, src, out);
+    if let Some(max) = max_utf16
+        && out.len() - start > max
+    {
+        truncate_utf16(out, start, max);
+    }
+}
+
+/// Where drawn string content goes: a `String` (the model), or straight into JSON text,
+/// escaped on the way (the fast writer).
+trait Text {
+    fn push_str(&mut self, s: &str);
+    fn push(&mut self, c: char);
+}
+
+impl Text for String {
+    fn push_str(&mut self, s: &str) {
+        String::push_str(self, s);
+    }
+
+    fn push(&mut self, c: char) {
+        String::push(self, c);
+    }
+}
+
+/// JSON string content: what is pushed is escaped as [`write_str`] would.
+struct Escaped<'a>(&'a mut Vec<u8>);
+
+impl Text for Escaped<'_> {
+    fn push_str(&mut self, s: &str) {
+        write_str_content(self.0, s);
+    }
+
+    fn push(&mut self, c: char) {
+        if !c.is_ascii() {
+            self.0
+                .extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        } else if is_special(c as u8) {
+            write_escape(self.0, c as u8);
+        } else {
+            self.0.push(c as u8);
+        }
+    }
+}
+
+/// The drawn content of a string (before any length limit is applied).
+fn string_content(max_utf16: Option<usize>, src: &mut impl Source, out: &mut impl Text) {
     let at_limit = u64::from(max_utf16.is_some());
     match src.weighted(&[2, 6, 3, 3, at_limit]) {
         0 => {}
@@ -365,27 +422,22 @@ pub fn string_into(max_utf16: Option<usize>, src: &mut impl Source, out: &mut St
         _ => {
             let max = max_utf16.unwrap_or(0);
             match src.below(3) {
-                0 => out.extend(std::iter::repeat_n('x', max)),
+                0 => out.push_str(&"x".repeat(max)),
                 1 => {
-                    out.extend(std::iter::repeat_n('\u{1f600}', max / 2));
-                    out.extend(std::iter::repeat_n('x', max % 2));
+                    out.push_str(&"\u{1f600}".repeat(max / 2));
+                    out.push_str(&"x".repeat(max % 2));
                 }
                 _ => {
-                    out.extend(std::iter::repeat_n('é', max.saturating_sub(2)));
+                    out.push_str(&"é".repeat(max.saturating_sub(2)));
                     out.push('\u{10ffff}');
                 }
             }
         }
     }
-    if let Some(max) = max_utf16
-        && out.len() > max
-    {
-        truncate_utf16(out, max);
-    }
 }
 
 /// `n` printable ASCII characters, eight from each 64 random bits.
-fn ascii_into(n: usize, src: &mut impl Source, out: &mut String) {
+fn ascii_into(n: usize, src: &mut impl Source, out: &mut impl Text) {
     let mut left = n;
     while left > 0 {
         let mut chunk = src.bits().to_le_bytes();
@@ -412,15 +464,16 @@ fn any_char(r: u32) -> char {
     char::from_u32(code).unwrap_or('\u{fffd}')
 }
 
-fn truncate_utf16(s: &mut String, max: usize) {
+/// Truncates what follows `start` in `s` to at most `max` UTF-16 units.
+fn truncate_utf16(s: &mut String, start: usize, max: usize) {
     let mut units = 0;
-    let end = s
+    let end = s[start..]
         .char_indices()
         .find(|(_, c)| {
             units += c.len_utf16();
             units > max
         })
-        .map_or(s.len(), |(i, _)| i);
+        .map_or(s.len(), |(i, _)| start + i);
     s.truncate(end);
 }
 
