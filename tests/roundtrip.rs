@@ -31,6 +31,12 @@ proptest! {
     }
 
     #[test]
+    fn spelled_bodies_parse_to_their_device((device, body) in valid::body_strategy(Profile::seed())) {
+        let parsed = from_bytes(&body);
+        prop_assert_eq!(parsed.as_ref(), Ok(&device), "{}", String::from_utf8_lossy(&body));
+    }
+
+    #[test]
     fn bytes_model_bytes_model(device in valid::strategy(Profile::seed()), seed in any::<u64>()) {
         let body = render(Profile::seed(), &device, &mut Rng::new(seed));
         let first = from_bytes(&body);

@@ -1,5 +1,5 @@
 //! Renders a device as JSON text in many equivalent spellings: member order shuffled,
-//! whitespace compact, pretty or odd, characters written raw or as `\u` escapes
+//! whitespace compact, pretty (two-space indentation) or odd, characters written raw or as `\u` escapes
 //! (surrogate pairs for astral ones), `\/` for `/`, `-0` for 0. Every spelling parses to
 //! the same device.
 
@@ -10,7 +10,13 @@ use crate::model::{Device, Member, Value};
 /// `device` as JSON text, spelled as `src` picks (choice 0 everywhere is the compact
 /// form in table order).
 pub fn render(profile: &Profile, device: &Device, src: &mut impl Source) -> Vec<u8> {
-    let mut r = Renderer { rng: src };
+    // Odd (random) spacing, of which all-zero choices are the compact form, or pretty.
+    let pretty = src.weighted(&[3, 1]) == 1;
+    let mut r = Renderer {
+        rng: src,
+        pretty,
+        depth: 0,
+    };
     let mut out = String::new();
     r.ws(&mut out);
     r.object(
@@ -27,10 +33,16 @@ pub fn render(profile: &Profile, device: &Device, src: &mut impl Source) -> Vec<
 
 struct Renderer<'s, S> {
     rng: &'s mut S,
+    /// Two-space indentation and `": "`, instead of random spacing.
+    pretty: bool,
+    depth: usize,
 }
 
 impl<S: Source> Renderer<'_, S> {
     fn ws(&mut self, out: &mut String) {
+        if self.pretty {
+            return;
+        }
         out.push_str(match self.rng.below(10) {
             6 => " ",
             7 => "\n  ",
@@ -82,13 +94,14 @@ impl<S: Source> Renderer<'_, S> {
     ) {
         // Properties (and unknown members) in any order; annotations keep their order,
         // which the model records, at random places among them.
+        self.depth += 1;
         let mut members: Vec<String> = Vec::new();
         for (def, value) in table.iter().zip(values) {
             if let Some(value) = value {
                 let mut s = String::new();
                 self.string(&mut s, &def.name);
                 self.ws(&mut s);
-                s.push(':');
+                self.colon(&mut s);
                 self.ws(&mut s);
                 self.value(&mut s, profile, def, value);
                 members.push(s);
@@ -108,23 +121,42 @@ impl<S: Source> Renderer<'_, S> {
             members.insert(at, text);
             at += 1;
         }
+        self.depth -= 1;
         out.push('{');
         for (i, m) in members.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
             self.ws(out);
+            self.newline(out, self.depth + 1);
             out.push_str(m);
             self.ws(out);
         }
+        if !members.is_empty() {
+            self.newline(out, self.depth);
+        }
         out.push('}');
+    }
+
+    /// In pretty mode, a newline and `depth` levels of indentation.
+    fn newline(&self, out: &mut String, depth: usize) {
+        if self.pretty {
+            out.push('\n');
+            for _ in 0..depth {
+                out.push_str("  ");
+            }
+        }
+    }
+
+    fn colon(&self, out: &mut String) {
+        out.push_str(if self.pretty { ": " } else { ":" });
     }
 
     fn member(&mut self, m: &Member) -> String {
         let mut s = String::new();
         self.string(&mut s, &m.name);
         self.ws(&mut s);
-        s.push(':');
+        self.colon(&mut s);
         self.ws(&mut s);
         s.push_str(m.value.as_str());
         s
@@ -153,13 +185,19 @@ impl<S: Source> Renderer<'_, S> {
             }
             Value::Collection(items) => {
                 out.push('[');
+                self.depth += 1;
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
                     self.ws(out);
+                    self.newline(out, self.depth);
                     self.value(out, profile, def, item);
                     self.ws(out);
+                }
+                self.depth -= 1;
+                if !items.is_empty() {
+                    self.newline(out, self.depth);
                 }
                 out.push(']');
             }

@@ -269,6 +269,21 @@ pub fn strategy(profile: &Profile) -> BoxedStrategy<Device> {
         .boxed()
 }
 
+/// A valid device and one of its JSON spellings (member order, whitespace, escapes), as
+/// a shrinkable strategy: what a parser under test should read back as that device.
+pub fn body_strategy(profile: &Profile) -> BoxedStrategy<(Device, Vec<u8>)> {
+    let profile = Arc::new(profile.clone());
+    (
+        strategy(&profile),
+        prop::collection::vec(any::<u64>(), 0..1024),
+    )
+        .prop_map(move |(device, choices)| {
+            let body = super::render::render(&profile, &device, &mut Replay::new(&choices));
+            (device, body)
+        })
+        .boxed()
+}
+
 /// The value of one property: present when required, absent sometimes when not; null
 /// sometimes when nullable.
 fn slot(profile: &Profile, def: &PropertyDef, src: &mut impl Source) -> Option<Value> {
