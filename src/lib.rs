@@ -31,6 +31,7 @@ pub mod fuzz;
 pub mod generate;
 pub mod model;
 pub mod parse;
+pub mod server;
 mod scan;
 pub mod ser;
 

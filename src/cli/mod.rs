@@ -12,10 +12,12 @@ use crate::contract::Profile;
 
 mod corpus;
 mod generate;
+mod serve;
 mod validate;
 
 pub use corpus::{CorpusCommand, ExportArgs};
 pub use generate::GenArgs;
+pub use serve::ServeArgs;
 pub use validate::ValidateArgs;
 
 /// Hardens, benchmarks and regression-fuzzes implementations of the Graph devices endpoint.
@@ -37,6 +39,8 @@ pub enum Command {
     /// Test-vector corpora for implementations in any language.
     #[command(subcommand)]
     Corpus(CorpusCommand),
+    /// Run the reference devices endpoint (durable SQLite) until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
     /// Print a profile (the built-in `seed` by default) as TOML, the form `--profile` reads.
     Profile {
         /// `seed` or a TOML file.
@@ -50,12 +54,36 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Gen(args) => generate::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Corpus(cmd) => corpus::run(&cmd),
         Command::Profile { profile } => {
             print!("{}", load_profile(&profile)?.to_toml());
             Ok(0)
         }
     }
+}
+
+/// A duration such as `10s`, `500ms`, `2m` or `1.5` (seconds).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (try 10s, 500ms, 2m)"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("'{text}': unknown unit '{unit}' (ms, s, m, h)")),
+    };
+    if !(seconds.is_finite() && seconds >= 0.0) {
+        return Err(format!("'{text}' is not a duration"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// `seed` or the path of a TOML profile file.

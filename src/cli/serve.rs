@@ -1,0 +1,106 @@
+//! `devices-harness serve`: the reference devices endpoint, until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::server::{self, Config, Storage, User};
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// The SQLite file (created when missing).
+    #[arg(long, default_value = "devices.db", conflicts_with = "memory")]
+    pub db: PathBuf,
+    /// Keep devices in memory only.
+    #[arg(long)]
+    pub memory: bool,
+    /// Users and tokens: a JSON array `[{"id": "<guid>", "token": "<token>"}]`. Without
+    /// it, two demo users are made and printed.
+    #[arg(long)]
+    pub users: Option<PathBuf>,
+    /// Requests per second per user; over it, 429 with Retry-After. Off by default.
+    #[arg(long)]
+    pub rate_limit: Option<u32>,
+    /// Longest wait for a request's headers (`10s`, `500ms`).
+    #[arg(long, default_value = "10s", value_parser = super::parse_duration)]
+    pub header_timeout: Duration,
+    /// Longest wait between two chunks of a request body.
+    #[arg(long, default_value = "10s", value_parser = super::parse_duration)]
+    pub body_timeout: Duration,
+    /// `seed` (built in) or a TOML profile file.
+    #[arg(long, default_value = "seed")]
+    pub profile: String,
+}
+
+/// Runs `serve`; returns the exit code.
+pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
+    let mut config = Config::new(args.addr);
+    config.storage = if args.memory {
+        Storage::Memory
+    } else {
+        Storage::File(args.db.clone())
+    };
+    let demo = args.users.is_none();
+    if let Some(path) = &args.users {
+        config.users = User::load(path)?;
+    }
+    config.rate_limit = args.rate_limit;
+    config.header_timeout = args.header_timeout;
+    config.body_timeout = args.body_timeout;
+    config.profile = super::load_profile(&args.profile)?;
+    let storage = match &config.storage {
+        Storage::File(p) => format!("SQLite file {}", p.display()),
+        Storage::Memory => "memory (not durable)".to_owned(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let running = server::start(config).await?;
+        println!("devices-harness serve: listening on {} ({storage})", running.url());
+        for user in &running.users {
+            if demo {
+                println!("  demo user {}  token {}", user.id, user.token);
+            } else {
+                println!("  user {}", user.id);
+            }
+        }
+        if let Some(user) = running.users.first().filter(|_| demo) {
+            println!(
+                "  try: curl -i -H 'Authorization: Bearer {}' {}/me/devices",
+                user.token,
+                running.url()
+            );
+        }
+        shutdown_signal().await;
+        println!("devices-harness serve: shutting down");
+        running.shutdown().await;
+        anyhow::Ok(0)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

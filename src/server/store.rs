@@ -1,0 +1,254 @@
+//! The durable device store: SQLite (bundled) in WAL mode with `synchronous=FULL`, owned by
+//! one thread that groups concurrent operations into shared transactions (group commit):
+//! a create is answered only after the transaction holding it is durable, and one fsync
+//! serves every create that arrived while the previous one was being written.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use tokio::sync::oneshot;
+
+/// Where the store keeps its data.
+#[derive(Clone, Debug)]
+pub enum Storage {
+    /// A SQLite file (created when missing).
+    File(PathBuf),
+    /// An ephemeral in-memory database.
+    Memory,
+}
+
+/// A store failure (never the client's fault).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("storage: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A transaction could not be committed (nothing in it was stored).
+    #[error("storage commit failed: {0}")]
+    Commit(String),
+    /// The store thread is gone (the server is shutting down).
+    #[error("storage is closed")]
+    Closed,
+}
+
+/// The answer to an insert.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored durably.
+    Created,
+    /// The key exists already.
+    Conflict,
+}
+
+/// One page of a user's devices.
+#[derive(Debug)]
+pub struct Page {
+    /// Stored bodies, oldest first.
+    pub bodies: Vec<Vec<u8>>,
+    /// The sequence number to continue after, when there is more.
+    pub next: Option<i64>,
+}
+
+enum Op {
+    Insert {
+        key: String,
+        owner: String,
+        body: Vec<u8>,
+        reply: oneshot::Sender<Result<Inserted, StoreError>>,
+    },
+    Get {
+        key: String,
+        owner: String,
+        reply: oneshot::Sender<Result<Option<Vec<u8>>, StoreError>>,
+    },
+    List {
+        owner: String,
+        after: i64,
+        top: usize,
+        reply: oneshot::Sender<Result<Page, StoreError>>,
+    },
+    Delete {
+        key: String,
+        owner: String,
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
+}
+
+/// Handle to the store thread; cheap to clone. The thread ends, closing the database
+/// cleanly, when the last handle is dropped.
+#[derive(Clone)]
+pub struct Store {
+    tx: mpsc::Sender<Op>,
+}
+
+/// Most operations one transaction takes.
+const BATCH: usize = 512;
+
+impl Store {
+    /// Opens the store and starts its thread; the join handle ends when the database is
+    /// closed.
+    pub fn open(storage: &Storage) -> Result<(Store, JoinHandle<()>), StoreError> {
+        let conn = match storage {
+            Storage::File(path) => open_file(path)?,
+            Storage::Memory => Connection::open_in_memory()?,
+        };
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS devices (
+                 seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+                 key   TEXT NOT NULL UNIQUE,
+                 owner TEXT NOT NULL,
+                 body  BLOB NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS devices_by_owner ON devices (owner, seq);",
+        )?;
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("devices-store".into())
+            .spawn(move || run(conn, rx))
+            .map_err(|_| StoreError::Closed)?;
+        Ok((Store { tx }, thread))
+    }
+
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Op,
+    ) -> Result<T, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Stores `body` under `key` (lowercase) for `owner`, durably.
+    pub async fn insert(&self, key: String, owner: String, body: Vec<u8>) -> Result<Inserted, StoreError> {
+        self.call(|reply| Op::Insert { key, owner, body, reply }).await
+    }
+
+    /// The body stored under `key` for `owner`.
+    pub async fn get(&self, key: String, owner: String) -> Result<Option<Vec<u8>>, StoreError> {
+        self.call(|reply| Op::Get { key, owner, reply }).await
+    }
+
+    /// Up to `top` of `owner`'s devices after sequence number `after`.
+    pub async fn list(&self, owner: String, after: i64, top: usize) -> Result<Page, StoreError> {
+        self.call(|reply| Op::List { owner, after, top, reply }).await
+    }
+
+    /// Deletes `key` of `owner`; false when there was none.
+    pub async fn delete(&self, key: String, owner: String) -> Result<bool, StoreError> {
+        self.call(|reply| Op::Delete { key, owner, reply }).await
+    }
+}
+
+fn open_file(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    // WAL keeps readers and the writer apart; FULL makes each commit durable (fsync).
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// The store thread: take every operation waiting, run them in one transaction, commit,
+/// then answer each.
+fn run(mut conn: Connection, rx: mpsc::Receiver<Op>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let mut answers = Vec::with_capacity(batch.len());
+        let committed = (|| -> Result<(), rusqlite::Error> {
+            let tx = conn.transaction()?;
+            for op in batch {
+                answers.push(execute(&tx, op));
+            }
+            tx.commit()
+        })();
+        for answer in answers {
+            answer.send(committed.as_ref().err());
+        }
+    }
+}
+
+/// An operation done inside the transaction, its answer held until the commit.
+enum Answer {
+    Insert(oneshot::Sender<Result<Inserted, StoreError>>, Result<Inserted, rusqlite::Error>),
+    Get(oneshot::Sender<Result<Option<Vec<u8>>, StoreError>>, Result<Option<Vec<u8>>, rusqlite::Error>),
+    List(oneshot::Sender<Result<Page, StoreError>>, Result<Page, rusqlite::Error>),
+    Delete(oneshot::Sender<Result<bool, StoreError>>, Result<bool, rusqlite::Error>),
+}
+
+impl Answer {
+    fn send(self, commit_error: Option<&rusqlite::Error>) {
+        fn fin<T>(r: Result<T, rusqlite::Error>, commit: Option<&rusqlite::Error>) -> Result<T, StoreError> {
+            match (r, commit) {
+                (Err(e), _) => Err(e.into()),
+                (Ok(_), Some(e)) => Err(StoreError::Commit(e.to_string())),
+                (Ok(v), None) => Ok(v),
+            }
+        }
+        // A client that went away no longer waits for its answer.
+        let _ = match self {
+            Answer::Insert(tx, r) => tx.send(fin(r, commit_error)).map_err(drop),
+            Answer::Get(tx, r) => tx.send(fin(r, commit_error)).map_err(drop),
+            Answer::List(tx, r) => tx.send(fin(r, commit_error)).map_err(drop),
+            Answer::Delete(tx, r) => tx.send(fin(r, commit_error)).map_err(drop),
+        };
+    }
+}
+
+fn execute(tx: &rusqlite::Transaction<'_>, op: Op) -> Answer {
+    match op {
+        Op::Insert { key, owner, body, reply } => {
+            let r = tx
+                .prepare_cached("INSERT INTO devices (key, owner, body) VALUES (?1, ?2, ?3)")
+                .and_then(|mut st| st.execute(params![key, owner, body]));
+            let r = match r {
+                Ok(_) => Ok(Inserted::Created),
+                Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
+                    Ok(Inserted::Conflict)
+                }
+                Err(e) => Err(e),
+            };
+            Answer::Insert(reply, r)
+        }
+        Op::Get { key, owner, reply } => {
+            let r = tx
+                .prepare_cached("SELECT body FROM devices WHERE key = ?1 AND owner = ?2")
+                .and_then(|mut st| st.query_row(params![key, owner], |row| row.get(0)).optional());
+            Answer::Get(reply, r)
+        }
+        Op::List { owner, after, top, reply } => {
+            let r = tx
+                .prepare_cached(
+                    "SELECT seq, body FROM devices WHERE owner = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                )
+                .and_then(|mut st| {
+                    let rows = st.query_map(params![owner, after, top as i64 + 1], |row| {
+                        Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+                    })?;
+                    let mut rows: Vec<(i64, Vec<u8>)> = rows.collect::<Result<_, _>>()?;
+                    let more = rows.len() > top;
+                    rows.truncate(top);
+                    let next = if more { rows.last().map(|(seq, _)| *seq) } else { None };
+                    Ok(Page {
+                        bodies: rows.into_iter().map(|(_, b)| b).collect(),
+                        next,
+                    })
+                });
+            Answer::List(reply, r)
+        }
+        Op::Delete { key, owner, reply } => {
+            let r = tx
+                .prepare_cached("DELETE FROM devices WHERE key = ?1 AND owner = ?2")
+                .and_then(|mut st| st.execute(params![key, owner]))
+                .map(|n| n > 0);
+            Answer::Delete(reply, r)
+        }
+    }
+}
