@@ -1,5 +1,6 @@
 //! `devices-harness serve`: the reference devices endpoint, until Ctrl-C or SIGTERM.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -59,25 +60,31 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         Storage::Memory => "memory (not durable)".to_owned(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Status lines go to stdout when someone reads it; a closed stdout must not stop the
+    // server, so write errors are ignored.
+    let say = |line: String| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+    };
     runtime.block_on(async move {
         let running = server::start(config).await?;
-        println!("devices-harness serve: listening on {} ({storage})", running.url());
+        say(format!("devices-harness serve: listening on {} ({storage})", running.url()));
         for user in &running.users {
             if demo {
-                println!("  demo user {}  token {}", user.id, user.token);
+                say(format!("  demo user {}  token {}", user.id, user.token));
             } else {
-                println!("  user {}", user.id);
+                say(format!("  user {}", user.id));
             }
         }
         if let Some(user) = running.users.first().filter(|_| demo) {
-            println!(
+            say(format!(
                 "  try: curl -i -H 'Authorization: Bearer {}' {}/me/devices",
                 user.token,
                 running.url()
-            );
+            ));
         }
         shutdown_signal().await;
-        println!("devices-harness serve: shutting down");
+        say("devices-harness serve: shutting down".into());
         running.shutdown().await;
         anyhow::Ok(0)
     })
