@@ -31,9 +31,9 @@ pub mod fuzz;
 pub mod generate;
 pub mod model;
 pub mod parse;
-pub mod server;
 mod scan;
 pub mod ser;
+pub mod server;
 
 pub use contract::Profile;
 pub use error::{Category, ErrorKind, PayloadError};

@@ -54,7 +54,11 @@ fn users_file(dir: &std::path::Path) -> (std::path::PathBuf, User) {
         token: "durability-token".into(),
     };
     let path = dir.join("users.json");
-    std::fs::write(&path, format!(r#"[{{"id":"{}","token":"{}"}}]"#, user.id, user.token)).unwrap();
+    std::fs::write(
+        &path,
+        format!(r#"[{{"id":"{}","token":"{}"}}]"#, user.id, user.token),
+    )
+    .unwrap();
     (path, user)
 }
 
@@ -97,14 +101,31 @@ async fn every_201_survives_kill_9_and_restart() {
     for t in tasks {
         acked.extend(t.await.unwrap());
     }
-    assert!(acked.len() > 20, "only {} creates before the kill", acked.len());
+    assert!(
+        acked.len() > 20,
+        "only {} creates before the kill",
+        acked.len()
+    );
     let (mut child, url) = spawn_server(&db, &users);
     for body in &acked {
         let v: serde_json::Value = serde_json::from_slice(body).unwrap();
         let id = v["id"].as_str().unwrap();
-        let got = client.get(format!("{url}/me/devices/{id}")).bearer_auth(&user.token).send().await.unwrap();
-        assert_eq!(got.status(), 200, "device {id} acknowledged with 201 was lost");
-        assert_eq!(got.bytes().await.unwrap(), body, "device {id} came back altered");
+        let got = client
+            .get(format!("{url}/me/devices/{id}"))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            got.status(),
+            200,
+            "device {id} acknowledged with 201 was lost"
+        );
+        assert_eq!(
+            got.bytes().await.unwrap(),
+            body,
+            "device {id} came back altered"
+        );
     }
     child.kill().unwrap();
     child.wait().unwrap();
@@ -119,11 +140,15 @@ async fn a_thousand_concurrent_creates_are_distinct_readable_and_listed() {
     let running = server::start(config).await.unwrap();
     let url = running.url();
     let token = running.users[0].token.clone();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(64));
     let tasks: Vec<_> = (0..1000)
         .map(|_| {
-            let (client, url, token, limit) = (client.clone(), url.clone(), token.clone(), limit.clone());
+            let (client, url, token, limit) =
+                (client.clone(), url.clone(), token.clone(), limit.clone());
             tokio::spawn(async move {
                 let _permit = limit.acquire().await.unwrap();
                 let res = client
@@ -147,19 +172,36 @@ async fn a_thousand_concurrent_creates_are_distinct_readable_and_listed() {
     let distinct: HashSet<&String> = ids.iter().collect();
     assert_eq!(distinct.len(), 1000, "ids are distinct");
     for id in ids.iter().step_by(7) {
-        let got = client.get(format!("{url}/me/devices/{id}")).bearer_auth(&token).send().await.unwrap();
+        let got = client
+            .get(format!("{url}/me/devices/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(got.status(), 200);
     }
     let mut listed = Vec::new();
     let mut next = Some(format!("{url}/me/devices?$top=999"));
     while let Some(link) = next.take() {
-        let page: serde_json::Value = client.get(&link).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let page: serde_json::Value = client
+            .get(&link)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         for d in page["value"].as_array().unwrap() {
             listed.push(d["id"].as_str().unwrap().to_owned());
         }
         next = page["@odata.nextLink"].as_str().map(str::to_owned);
     }
-    assert_eq!(listed.len(), 1000, "the list pages through exactly those devices");
+    assert_eq!(
+        listed.len(),
+        1000,
+        "the list pages through exactly those devices"
+    );
     assert_eq!(listed.iter().collect::<HashSet<_>>(), distinct);
     running.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
@@ -195,7 +237,10 @@ async fn slow_clients_cannot_hold_the_server() {
     })
     .await
     .unwrap();
-    assert!(headers_closed < Duration::from_secs(4), "closed after {headers_closed:?}");
+    assert!(
+        headers_closed < Duration::from_secs(4),
+        "closed after {headers_closed:?}"
+    );
     assert!(body_answer.starts_with("HTTP/1.1 408"), "{body_answer}");
     // And the server still answers.
     let ok = reqwest::Client::new()
@@ -214,7 +259,11 @@ fn sigterm_shuts_down_cleanly() {
     let (users, _) = users_file(&dir);
     let db = dir.join("devices.db");
     let ((mut child, _url), mut out) = spawn_server_reading(&db, &users);
-    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
@@ -223,7 +272,9 @@ fn sigterm_shuts_down_cleanly() {
     assert!(rest.contains("shutting down"), "{rest}");
     // The database closed cleanly: it opens and is consistent.
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
     std::fs::remove_dir_all(&dir).unwrap();
 }

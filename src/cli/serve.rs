@@ -59,7 +59,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         Storage::File(p) => format!("SQLite file {}", p.display()),
         Storage::Memory => "memory (not durable)".to_owned(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     // Status lines go to stdout when someone reads it; a closed stdout must not stop the
     // server, so write errors are ignored.
     let say = |line: String| {
@@ -68,7 +70,10 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
     };
     runtime.block_on(async move {
         let running = server::start(config).await?;
-        say(format!("devices-harness serve: listening on {} ({storage})", running.url()));
+        say(format!(
+            "devices-harness serve: listening on {} ({storage})",
+            running.url()
+        ));
         for user in &running.users {
             if demo {
                 say(format!("  demo user {}  token {}", user.id, user.token));
@@ -94,13 +99,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

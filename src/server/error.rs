@@ -128,7 +128,9 @@ impl IntoResponse for AppError {
             }
             _ => {}
         }
-        response.extensions_mut().insert(GraphError { code, message });
+        response
+            .extensions_mut()
+            .insert(GraphError { code, message });
         response
     }
 }

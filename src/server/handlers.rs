@@ -48,9 +48,17 @@ pub async fn create_user(
     create(state, caller, format!("/users/{user}/devices"), req).await
 }
 
-async fn create(state: AppState, caller: Caller, collection: String, req: Request) -> Result<Response, AppError> {
+async fn create(
+    state: AppState,
+    caller: Caller,
+    collection: String,
+    req: Request,
+) -> Result<Response, AppError> {
     let (parts, body) = req.into_parts();
-    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     if !content_type.is_some_and(accepts_content_type) {
         return Err(AppError::UnsupportedMediaType);
     }
@@ -82,17 +90,28 @@ async fn create(state: AppState, caller: Caller, collection: String, req: Reques
     }
     let stored = to_vec_with(profile, &device);
     let key = id.as_str().to_ascii_lowercase();
-    match state.store().insert(key, caller.id.clone(), stored.clone()).await {
+    match state
+        .store()
+        .insert(key, caller.id.clone(), stored.clone())
+        .await
+    {
         Ok(Inserted::Created) => {}
         Ok(Inserted::Conflict) => return Err(AppError::Conflict(id.as_str().to_owned())),
         Err(_) => return Err(AppError::Unavailable),
     }
-    let location = match parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+    let location = match parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+    {
         Some(host) => format!("http://{host}{collection}/{id}"),
         None => format!("{collection}/{id}"),
     };
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Ok(v) = HeaderValue::from_str(&location) {
         headers.insert(header::LOCATION, v);
     }
@@ -152,7 +171,11 @@ async fn delete(state: AppState, caller: Caller, id: String) -> Result<Response,
     if Guid::parse(&id).is_err() {
         return Err(AppError::NotFound);
     }
-    match state.store().delete(id.to_ascii_lowercase(), caller.id).await {
+    match state
+        .store()
+        .delete(id.to_ascii_lowercase(), caller.id)
+        .await
+    {
         Ok(true) => Ok(StatusCode::NO_CONTENT.into_response()),
         Ok(false) => Err(AppError::NotFound),
         Err(_) => Err(AppError::Unavailable),
@@ -187,7 +210,14 @@ pub async fn list_user(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AppError> {
     own_path(&caller, &user)?;
-    list(state, caller, format!("/users/{user}/devices"), headers, query).await
+    list(
+        state,
+        caller,
+        format!("/users/{user}/devices"),
+        headers,
+        query,
+    )
+    .await
 }
 
 async fn list(
@@ -254,7 +284,10 @@ pub async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
 fn json(status: StatusCode, body: Vec<u8>) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         Body::from(body),
     )
         .into_response()

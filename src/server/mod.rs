@@ -14,13 +14,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -126,7 +126,6 @@ impl AppState {
     fn body_timeout(&self) -> Duration {
         self.0.body_timeout
     }
-
 }
 
 /// A fresh lowercase version-4 GUID, unique in this process: a counter through SplitMix64
@@ -184,19 +183,27 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route(
             "/me/devices",
-            post(create_me).get(list_me).fallback(not_allowed("GET, POST")),
+            post(create_me)
+                .get(list_me)
+                .fallback(not_allowed("GET, POST")),
         )
         .route(
             "/me/devices/{id}",
-            get(get_me).delete(delete_me).fallback(not_allowed("GET, DELETE")),
+            get(get_me)
+                .delete(delete_me)
+                .fallback(not_allowed("GET, DELETE")),
         )
         .route(
             "/users/{user}/devices",
-            post(create_user).get(list_user).fallback(not_allowed("GET, POST")),
+            post(create_user)
+                .get(list_user)
+                .fallback(not_allowed("GET, POST")),
         )
         .route(
             "/users/{user}/devices/{id}",
-            get(get_user).delete(delete_user).fallback(not_allowed("GET, DELETE")),
+            get(get_user)
+                .delete(delete_user)
+                .fallback(not_allowed("GET, DELETE")),
         )
         .route("/openapi.json", get(openapi).fallback(not_allowed("GET")))
         .fallback(not_found)
@@ -263,7 +270,10 @@ async fn request_ids(mut req: Request, next: Next) -> Response {
         });
         *response.body_mut() = Body::from(body.to_string());
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         headers.remove(header::CONTENT_LENGTH);
     }
     let headers = response.headers_mut();

@@ -121,8 +121,19 @@ impl Store {
     }
 
     /// Stores `body` under `key` (lowercase) for `owner`, durably.
-    pub async fn insert(&self, key: String, owner: String, body: Vec<u8>) -> Result<Inserted, StoreError> {
-        self.call(|reply| Op::Insert { key, owner, body, reply }).await
+    pub async fn insert(
+        &self,
+        key: String,
+        owner: String,
+        body: Vec<u8>,
+    ) -> Result<Inserted, StoreError> {
+        self.call(|reply| Op::Insert {
+            key,
+            owner,
+            body,
+            reply,
+        })
+        .await
     }
 
     /// The body stored under `key` for `owner`.
@@ -132,7 +143,13 @@ impl Store {
 
     /// Up to `top` of `owner`'s devices after sequence number `after`.
     pub async fn list(&self, owner: String, after: i64, top: usize) -> Result<Page, StoreError> {
-        self.call(|reply| Op::List { owner, after, top, reply }).await
+        self.call(|reply| Op::List {
+            owner,
+            after,
+            top,
+            reply,
+        })
+        .await
     }
 
     /// Deletes `key` of `owner`; false when there was none.
@@ -177,15 +194,30 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Op>) {
 
 /// An operation done inside the transaction, its answer held until the commit.
 enum Answer {
-    Insert(oneshot::Sender<Result<Inserted, StoreError>>, Result<Inserted, rusqlite::Error>),
-    Get(oneshot::Sender<Result<Option<Vec<u8>>, StoreError>>, Result<Option<Vec<u8>>, rusqlite::Error>),
-    List(oneshot::Sender<Result<Page, StoreError>>, Result<Page, rusqlite::Error>),
-    Delete(oneshot::Sender<Result<bool, StoreError>>, Result<bool, rusqlite::Error>),
+    Insert(
+        oneshot::Sender<Result<Inserted, StoreError>>,
+        Result<Inserted, rusqlite::Error>,
+    ),
+    Get(
+        oneshot::Sender<Result<Option<Vec<u8>>, StoreError>>,
+        Result<Option<Vec<u8>>, rusqlite::Error>,
+    ),
+    List(
+        oneshot::Sender<Result<Page, StoreError>>,
+        Result<Page, rusqlite::Error>,
+    ),
+    Delete(
+        oneshot::Sender<Result<bool, StoreError>>,
+        Result<bool, rusqlite::Error>,
+    ),
 }
 
 impl Answer {
     fn send(self, commit_error: Option<&rusqlite::Error>) {
-        fn fin<T>(r: Result<T, rusqlite::Error>, commit: Option<&rusqlite::Error>) -> Result<T, StoreError> {
+        fn fin<T>(
+            r: Result<T, rusqlite::Error>,
+            commit: Option<&rusqlite::Error>,
+        ) -> Result<T, StoreError> {
             match (r, commit) {
                 (Err(e), _) => Err(e.into()),
                 (Ok(_), Some(e)) => Err(StoreError::Commit(e.to_string())),
@@ -204,7 +236,12 @@ impl Answer {
 
 fn execute(tx: &rusqlite::Transaction<'_>, op: Op) -> Answer {
     match op {
-        Op::Insert { key, owner, body, reply } => {
+        Op::Insert {
+            key,
+            owner,
+            body,
+            reply,
+        } => {
             let r = tx
                 .prepare_cached("INSERT INTO devices (key, owner, body) VALUES (?1, ?2, ?3)")
                 .and_then(|mut st| st.execute(params![key, owner, body]));
@@ -220,10 +257,18 @@ fn execute(tx: &rusqlite::Transaction<'_>, op: Op) -> Answer {
         Op::Get { key, owner, reply } => {
             let r = tx
                 .prepare_cached("SELECT body FROM devices WHERE key = ?1 AND owner = ?2")
-                .and_then(|mut st| st.query_row(params![key, owner], |row| row.get(0)).optional());
+                .and_then(|mut st| {
+                    st.query_row(params![key, owner], |row| row.get(0))
+                        .optional()
+                });
             Answer::Get(reply, r)
         }
-        Op::List { owner, after, top, reply } => {
+        Op::List {
+            owner,
+            after,
+            top,
+            reply,
+        } => {
             let r = tx
                 .prepare_cached(
                     "SELECT seq, body FROM devices WHERE owner = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",

@@ -20,7 +20,10 @@ pub struct User {
 
 impl std::fmt::Debug for User {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User").field("id", &self.id).field("token", &"<redacted>").finish()
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("token", &"<redacted>")
+            .finish()
     }
 }
 
@@ -30,7 +33,9 @@ impl User {
         let mut rng = Rng::new(seed);
         (0..2)
             .map(|_| {
-                let id = Guid::from_random(u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()));
+                let id = Guid::from_random(
+                    u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()),
+                );
                 let token = format!("dh-{:016x}{:016x}", rng.next_u64(), rng.next_u64());
                 User {
                     id: id.as_str().to_owned(),
@@ -44,8 +49,12 @@ impl User {
     pub fn load(path: &Path) -> anyhow::Result<Vec<User>> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read users file {}", path.display()))?;
-        let users: Vec<User> = serde_json::from_str(&text)
-            .with_context(|| format!("users file {} is not [{{\"id\", \"token\"}}, ...]", path.display()))?;
+        let users: Vec<User> = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "users file {} is not [{{\"id\", \"token\"}}, ...]",
+                path.display()
+            )
+        })?;
         for (i, u) in users.iter().enumerate() {
             if Guid::parse(&u.id).is_err() || u.id != u.id.to_ascii_lowercase() {
                 bail!("user {i}: id '{}' is not a lowercase GUID", u.id);
@@ -53,7 +62,10 @@ impl User {
             if u.token.is_empty() || u.token.chars().any(char::is_whitespace) {
                 bail!("user {i} ({}): the token is empty or has whitespace", u.id);
             }
-            if users[..i].iter().any(|o| o.token == u.token || o.id == u.id) {
+            if users[..i]
+                .iter()
+                .any(|o| o.token == u.token || o.id == u.id)
+            {
                 bail!("user {i} ({}): id or token used twice", u.id);
             }
         }
@@ -125,7 +137,10 @@ mod tests {
         assert_ne!(users[0].token, users[1].token);
         assert!(!format!("{users:?}").contains(&users[0].token));
         let u = Users::new(users.clone());
-        assert_eq!(u.by_token(&users[1].token).map(|u| &u.id), Some(&users[1].id));
+        assert_eq!(
+            u.by_token(&users[1].token).map(|u| &u.id),
+            Some(&users[1].id)
+        );
         assert!(u.by_token("nope").is_none());
     }
 }
