@@ -10,16 +10,67 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use devices_harness::{Device, Profile, Value, from_bytes, to_vec};
 
-/// The payloads: the seed page's example, and a large device (1,500 physicalIds, 50
-/// alternativeSecurityIds) grown from it.
+/// The payloads: the seed page's example; a large device (1,500 physicalIds, 50
+/// alternativeSecurityIds) grown from it; and one just under the 4 MiB limit.
 fn payloads() -> Vec<(&'static str, Vec<u8>)> {
     let seed = include_bytes!("../tests/data/seed-example-request.json").to_vec();
     let Ok(mut large) = from_bytes(&seed) else {
         panic!("the seed example must parse");
     };
+    let mut max = large.clone();
     grow(&mut large, "physicalIds", 1500);
     grow(&mut large, "alternativeSecurityIds", 50);
-    vec![("seed", seed), ("large", to_vec(&large))]
+    grow(&mut max, "physicalIds", 150_000);
+    grow(&mut max, "alternativeSecurityIds", 5_000);
+    let max = to_vec(&max);
+    assert!(max.len() <= devices_harness::contract::MAX_BODY_BYTES && max.len() > 3_800_000);
+    vec![("seed", seed), ("large", to_vec(&large)), ("max", max)]
+}
+
+/// The same device as a plain derived struct: no validation, no lexical preservation.
+/// The baseline "typed JSON without the contract".
+#[allow(non_snake_case, dead_code)]
+#[derive(serde::Deserialize, serde::Serialize)]
+struct PlainDevice {
+    #[serde(rename = "@odata.type")]
+    odata_type: Option<String>,
+    id: Option<String>,
+    deletedDateTime: Option<String>,
+    accountEnabled: Option<bool>,
+    alternativeSecurityIds: Vec<PlainAlternativeSecurityId>,
+    approximateLastSignInDateTime: Option<String>,
+    complianceExpirationDateTime: Option<String>,
+    deviceId: Option<String>,
+    deviceMetadata: Option<String>,
+    deviceVersion: Option<i32>,
+    displayName: Option<String>,
+    isCompliant: Option<bool>,
+    isManaged: Option<bool>,
+    onPremisesLastSyncDateTime: Option<String>,
+    onPremisesSyncEnabled: Option<bool>,
+    operatingSystem: Option<String>,
+    operatingSystemVersion: Option<String>,
+    physicalIds: Vec<String>,
+    profileType: Option<String>,
+    systemLabels: Vec<String>,
+    trustType: Option<String>,
+    Name: Option<String>,
+    Manufacturer: Option<String>,
+    Model: Option<String>,
+    Kind: Option<String>,
+    Status: Option<String>,
+    Platform: Option<String>,
+}
+
+#[allow(non_snake_case, dead_code)]
+#[derive(serde::Deserialize, serde::Serialize)]
+struct PlainAlternativeSecurityId {
+    #[serde(rename = "@odata.type")]
+    odata_type: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<i32>,
+    identityProvider: Option<String>,
+    key: Option<String>,
 }
 
 /// Repeats the first element of collection `name` (with a distinct string where it is
@@ -62,6 +113,30 @@ fn bench(c: &mut Criterion) {
                 v
             })
         });
+        let ids = value["physicalIds"].as_array().map_or(0, Vec::len);
+        g.bench_function("serde_json-struct", |b| {
+            b.iter(|| {
+                let d = serde_json::from_slice::<PlainDevice>(black_box(&bytes));
+                assert!(d.as_ref().is_ok_and(|d| d.physicalIds.len() == ids));
+                d
+            })
+        });
+        g.bench_function("sonic-rs-struct", |b| {
+            b.iter(|| {
+                let d = sonic_rs::from_slice::<PlainDevice>(black_box(&bytes));
+                assert!(d.as_ref().is_ok_and(|d| d.physicalIds.len() == ids));
+                d
+            })
+        });
+        g.bench_function("simd-json-struct", |b| {
+            // simd-json parses in place: the copy is part of its cost.
+            b.iter(|| {
+                let mut copy = black_box(&bytes).clone();
+                let d = simd_json::serde::from_slice::<PlainDevice>(&mut copy);
+                assert!(d.as_ref().is_ok_and(|d| d.physicalIds.len() == ids));
+                d.map(|d| d.physicalIds.len())
+            })
+        });
         g.finish();
 
         let out_len = to_vec(&device).len();
@@ -79,6 +154,24 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let out = serde_json::to_vec(black_box(&value));
                 assert!(out.as_ref().is_ok_and(|o| o.len() == value_len));
+                out
+            })
+        });
+        let Ok(plain) = serde_json::from_slice::<PlainDevice>(&bytes) else {
+            panic!("the payload fits the plain struct");
+        };
+        let plain_len = serde_json::to_vec(&plain).map(|v| v.len()).unwrap_or(0);
+        g.bench_function("serde_json-struct", |b| {
+            b.iter(|| {
+                let out = serde_json::to_vec(black_box(&plain));
+                assert!(out.as_ref().is_ok_and(|o| o.len() == plain_len));
+                out
+            })
+        });
+        g.bench_function("sonic-rs-struct", |b| {
+            b.iter(|| {
+                let out = sonic_rs::to_vec(black_box(&plain));
+                assert!(out.as_ref().is_ok_and(|o| o.len() == plain_len));
                 out
             })
         });
