@@ -20,10 +20,18 @@ fn payloads() -> Vec<(&'static str, Vec<u8>)> {
     let mut max = large.clone();
     grow(&mut large, "physicalIds", 1500);
     grow(&mut large, "alternativeSecurityIds", 50);
-    grow(&mut max, "physicalIds", 150_000);
-    grow(&mut max, "alternativeSecurityIds", 5_000);
+    // Close under the limit: 4,000 alternativeSecurityIds, then physicalIds to fill.
+    grow(&mut max, "alternativeSecurityIds", 4_000);
+    let limit = devices_harness::contract::MAX_BODY_BYTES;
+    let base = to_vec(&max).len();
+    let per_id = "\"Physical Ids value 100000\",".len();
+    grow(&mut max, "physicalIds", (limit - base) / per_id);
     let max = to_vec(&max);
-    assert!(max.len() <= devices_harness::contract::MAX_BODY_BYTES && max.len() > 3_800_000);
+    assert!(
+        max.len() <= limit && max.len() > limit / 100 * 95,
+        "{}",
+        max.len()
+    );
     vec![("seed", seed), ("large", to_vec(&large)), ("max", max)]
 }
 

@@ -24,15 +24,23 @@ pub(crate) fn is_special(b: u8) -> bool {
 /// The index of the first special byte at or after `from`, or `bytes.len()`.
 #[inline]
 pub(crate) fn find_special(bytes: &[u8], mut from: usize) -> usize {
-    while let Some(chunk) = bytes.get(from..from + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if special_in(u64::from_le_bytes(word)) {
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let len = bytes.len();
+    while from + 8 <= len {
+        if special_in(word(from)) {
             break;
         }
         from += 8;
     }
-    while from < bytes.len() && !is_special(bytes[from]) {
+    // A short tail: the last eight bytes as one word (the overlap was already clean).
+    if from + 8 > len && len >= 8 && from < len && !special_in(word(len - 8)) {
+        return len;
+    }
+    while from < len && !is_special(bytes[from]) {
         from += 1;
     }
     from
@@ -53,6 +61,23 @@ mod tests {
         }
         let plain: Vec<u8> = (0x20u8..=0xff).filter(|b| !is_special(*b)).collect();
         assert_eq!(find_special(&plain, 0), plain.len());
+        // Every length and start, with a special byte anywhere or nowhere.
+        for len in 0..40usize {
+            for special in [None, Some(0), Some(len / 2), Some(len.saturating_sub(1))] {
+                let mut v = vec![b'a'; len];
+                if let Some(at) = special.filter(|&at| at < len) {
+                    v[at] = b'"';
+                }
+                for from in 0..=len {
+                    let want = (from..len).find(|&i| v[i] == b'"').unwrap_or(len);
+                    assert_eq!(
+                        find_special(&v, from),
+                        want,
+                        "len {len} from {from} {special:?}"
+                    );
+                }
+            }
+        }
         for b in 0..=255u8 {
             assert_eq!(special_in(u64::from(b) * ONES), is_special(b), "{b:#x}");
             let mixed = u64::from_le_bytes([b'a', b, 0xff, b'z', 0x80, 0x7f, b' ', b'#']);

@@ -25,7 +25,7 @@ pub fn to_vec(device: &Device) -> Vec<u8> {
 
 /// Serializes `device` under `profile`.
 pub fn to_vec_with(profile: &Profile, device: &Device) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size_hint(profile, device));
+    let mut out = Vec::with_capacity(size_hint(profile, device) + 64);
     write_device(&mut out, profile, device);
     out
 }
@@ -48,7 +48,7 @@ pub fn write_device(out: &mut Vec<u8>, profile: &Profile, device: &Device) {
     out.push(b'}');
 }
 
-/// About the serialized size (exact for text without escapes), so `to_vec` allocates once.
+/// About the serialized size, so `to_vec` usually allocates once.
 fn size_hint(profile: &Profile, device: &Device) -> usize {
     fn value(v: &Value) -> usize {
         match v {
@@ -61,7 +61,11 @@ fn size_hint(profile: &Profile, device: &Device) -> usize {
                 let annotations: usize = c.annotations.iter().map(member).sum();
                 members + annotations + 2
             }
-            Value::Collection(items) => items.iter().map(|v| value(v) + 1).sum::<usize>() + 2,
+            // Collections are mostly alike: the first element stands for the rest, which
+            // keeps the hint O(properties) rather than O(elements).
+            Value::Collection(items) => {
+                items.first().map_or(0, |v| (value(v) + 1) * items.len()) + 2
+            }
             Value::Null | Value::Boolean(_) | Value::Int32(_) => 11,
         }
     }
