@@ -1,31 +1,12 @@
-//! Any bytes into the parser: never a panic; an accepted device round-trips exactly.
-//! The body is `devices_harness::fuzz::parse_bytes`, which `cargo test` also replays.
-//!
-//! Fuzz: `cargo fuzz run parse_bytes`. Replay a file without libFuzzer:
-//! `cargo run --manifest-path fuzz/Cargo.toml --bin parse_bytes -- FILE...`.
+//! `parse_bytes`: see `devices_harness::fuzz::parse_bytes`. With the JSON-aware mutator.
 #![cfg_attr(fuzzing, no_main)]
 
-fn check(data: &[u8]) {
-    if let Err(e) = devices_harness::fuzz::parse_bytes(data) {
-        panic!("{e}");
-    }
-}
+#[path = "shim.rs"]
+mod shim;
+
+target!(devices_harness::fuzz::parse_bytes);
 
 #[cfg(fuzzing)]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| check(data));
-
-#[cfg(not(fuzzing))]
-fn main() {
-    for path in std::env::args_os().skip(1) {
-        match std::fs::read(&path) {
-            Ok(data) => {
-                check(&data);
-                println!("{}: ok", path.to_string_lossy());
-            }
-            Err(e) => {
-                eprintln!("cannot read {}: {e}", path.to_string_lossy());
-                std::process::exit(2);
-            }
-        }
-    }
-}
+libfuzzer_sys::fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+    shim::json_mutator(data, size, max_size, seed)
+});
