@@ -436,6 +436,18 @@ impl Profile {
         &self.policies
     }
 
+    /// The members of `def`'s complex type (none for a primitive).
+    pub fn members_of(&self, def: &PropertyDef) -> &[PropertyDef] {
+        match def.base {
+            Base::Complex(i) => self
+                .complex_types
+                .get(i)
+                .map(|t| t.members.as_slice())
+                .unwrap_or_default(),
+            Base::Primitive(_) => &[],
+        }
+    }
+
     /// The index of a property by exact name.
     pub fn property_index(&self, name: &str) -> Option<usize> {
         self.properties.iter().position(|p| p.name == name)

@@ -130,14 +130,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, profile: &Profile, def: &PropertyDe
         Value::Complex(c) => {
             out.push(b'{');
             let mut first = true;
-            let members = match def.base {
-                crate::contract::Base::Complex(i) => profile
-                    .complex_types()
-                    .get(i)
-                    .map(|t| t.members.as_slice())
-                    .unwrap_or_default(),
-                crate::contract::Base::Primitive(_) => &[],
-            };
+            let members = profile.members_of(def);
             write_members(
                 out,
                 profile,

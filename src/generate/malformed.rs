@@ -1483,14 +1483,7 @@ fn value_node<'p>(
                 .collect(),
         ),
         Value::Complex(c) => {
-            let members = match def.base {
-                Base::Complex(i) => profile
-                    .complex_types()
-                    .get(i)
-                    .map(|t| t.members.as_slice())
-                    .unwrap_or_default(),
-                Base::Primitive(_) => &[],
-            };
+            let members = profile.members_of(def);
             let mut out: Vec<Member<'p>> = Vec::with_capacity(members.len() + 1);
             for m in &c.annotations {
                 let node = span(arena, |a| a.extend_from_slice(m.value.as_str().as_bytes()));

@@ -4,7 +4,7 @@
 //! the same device.
 
 use super::Source;
-use crate::contract::{Base, Profile, PropertyDef};
+use crate::contract::{Profile, PropertyDef};
 use crate::model::{Device, Member, Value};
 
 /// `device` as JSON text, spelled as `src` picks (choice 0 everywhere is the compact
@@ -173,14 +173,7 @@ impl<S: Source> Renderer<'_, S> {
             Value::Binary(b) => self.string(out, b.as_str()),
             Value::Guid(g) => self.string(out, g.as_str()),
             Value::Complex(c) => {
-                let members = match def.base {
-                    Base::Complex(i) => profile
-                        .complex_types()
-                        .get(i)
-                        .map(|t| t.members.as_slice())
-                        .unwrap_or_default(),
-                    Base::Primitive(_) => &[],
-                };
+                let members = profile.members_of(def);
                 self.object(out, profile, members, &c.members, &c.annotations, &[]);
             }
             Value::Collection(items) => {
