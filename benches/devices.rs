@@ -228,6 +228,17 @@ fn generate(c: &mut Criterion) {
             case
         })
     });
+    let strategy = devices_harness::generate::malformed::strategy(Profile::seed());
+    g.bench_function("proptest", |b| {
+        b.iter(|| {
+            let Ok(tree) = strategy.new_tree(&mut runner) else {
+                panic!("every class applies to the seed profile");
+            };
+            let case = tree.current();
+            assert!(case.expected.status >= 400);
+            case
+        })
+    });
     g.finish();
 }
 

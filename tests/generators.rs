@@ -451,3 +451,25 @@ fn fast_paths_equal_the_model_paths() {
         }
     }
 }
+
+mod strategies {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The malformed strategy agrees with the parser too (and shrinks with it).
+        #[test]
+        fn malformed_strategy_cases_get_their_rule(case in devices_harness::generate::malformed::strategy(Profile::seed())) {
+            let verdict = from_bytes(&case.bytes);
+            match case.defect.layer() {
+                Layer::Body => {
+                    let rule = verdict.err().map(|e| e.kind.rule());
+                    prop_assert_eq!(rule, case.expected.rule.clone(), "{}", case.description);
+                }
+                _ => prop_assert!(verdict.is_ok()),
+            }
+        }
+    }
+}

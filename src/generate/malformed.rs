@@ -295,6 +295,26 @@ pub fn malformed(
     break_doc(Doc::new(profile, base), defect, src)
 }
 
+/// Malformed cases as a shrinkable proptest strategy: a valid device (shrinking as
+/// [`valid::strategy`] does), a defect class that applies to `profile`, and the choices of
+/// where and how to break it.
+pub fn strategy(profile: &Profile) -> proptest::strategy::BoxedStrategy<MalformedCase> {
+    use proptest::prelude::*;
+    let shared = std::sync::Arc::new(profile.clone());
+    (
+        valid::strategy(profile),
+        proptest::sample::select(Defect::all()),
+        prop::collection::vec(any::<u64>(), 0..64),
+    )
+        .prop_filter_map(
+            "the defect applies to the profile",
+            move |(device, defect, choices)| {
+                malformed(&shared, &device, defect, &mut super::Replay::new(&choices))
+            },
+        )
+        .boxed()
+}
+
 /// Like [`malformed`] on the device [`valid::device`] would draw from `src`, without
 /// building it (the fast path: same choices, same bytes).
 pub fn malformed_generated(
