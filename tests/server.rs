@@ -91,6 +91,18 @@ async fn call(
     }
 }
 
+/// `GET path` with this `Authorization` header.
+async fn get(app: &Router, authorization: &str, path: &str) -> Answer {
+    call(
+        app,
+        "GET",
+        path,
+        &[("authorization", authorization)],
+        Body::empty(),
+    )
+    .await
+}
+
 fn auth(user: &User) -> String {
     format!("Bearer {}", user.token)
 }
@@ -145,7 +157,7 @@ async fn create_on_both_paths_and_read_back_exactly() {
             format!("/me/devices/{id}"),
             format!("/users/{}/devices/{}", f.me.id, id.to_uppercase()),
         ] {
-            let got = call(&f.app, "GET", &p, &[("authorization", &a)], Body::empty()).await;
+            let got = get(&f.app, &a, &p).await;
             assert_eq!(got.status, StatusCode::OK, "{p}");
             assert_eq!(
                 got.body, created.body,
@@ -189,39 +201,18 @@ async fn list_pages_through_every_device_once() {
     assert_eq!(pages, 3);
     assert_eq!(seen, ids);
     for bad in ["0", "1000", "-1", "x", ""] {
-        let r = call(
-            &f.app,
-            "GET",
-            &format!("/me/devices?$top={bad}"),
-            &[("authorization", &a)],
-            Body::empty(),
-        )
-        .await;
+        let r = get(&f.app, &a, &format!("/me/devices?$top={bad}")).await;
         assert_eq!(
             (r.status, r.code().as_str()),
             (StatusCode::BAD_REQUEST, "BadRequest"),
             "$top={bad}"
         );
     }
-    let r = call(
-        &f.app,
-        "GET",
-        "/me/devices?$top=999",
-        &[("authorization", &a)],
-        Body::empty(),
-    )
-    .await;
+    let r = get(&f.app, &a, "/me/devices?$top=999").await;
     assert_eq!(r.status, StatusCode::OK);
     // The other user sees none of them.
     let b = auth(&f.other);
-    let r = call(
-        &f.app,
-        "GET",
-        "/me/devices",
-        &[("authorization", &b)],
-        Body::empty(),
-    )
-    .await;
+    let r = get(&f.app, &b, "/me/devices").await;
     assert_eq!(r.json()["value"].as_array().map(Vec::len), Some(0));
 }
 
@@ -292,14 +283,7 @@ async fn authentication_failures_are_401_with_www_authenticate_and_no_echo() {
         }
     }
     let lower = format!("bearer {}", f.me.token);
-    let r = call(
-        &f.app,
-        "GET",
-        "/me/devices",
-        &[("authorization", &lower)],
-        Body::empty(),
-    )
-    .await;
+    let r = get(&f.app, &lower, "/me/devices").await;
     assert_eq!(r.status, StatusCode::OK, "the scheme is case-insensitive");
 }
 
@@ -332,28 +316,14 @@ async fn another_users_path_is_403_and_changes_nothing() {
             );
         }
     }
-    let theirs = call(
-        &f.app,
-        "GET",
-        "/me/devices",
-        &[("authorization", &b)],
-        Body::empty(),
-    )
-    .await;
+    let theirs = get(&f.app, &b, "/me/devices").await;
     assert_eq!(
         theirs.json()["value"].as_array().map(Vec::len),
         Some(0),
         "nothing created for them"
     );
     // Reading my device with their token, by its id: not found for them.
-    let r = call(
-        &f.app,
-        "GET",
-        &format!("/me/devices/{mine}"),
-        &[("authorization", &b)],
-        Body::empty(),
-    )
-    .await;
+    let r = get(&f.app, &b, &format!("/me/devices/{mine}")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
@@ -612,14 +582,7 @@ async fn request_ids_on_every_response() {
     assert_eq!(r.header("client-request-id"), Some("my-id-1"));
     let rid = r.header("request-id").unwrap();
     assert!(devices_harness::model::Guid::parse(rid).is_ok());
-    let e = call(
-        &f.app,
-        "GET",
-        "/nope",
-        &[("authorization", &a)],
-        Body::empty(),
-    )
-    .await;
+    let e = get(&f.app, &a, "/nope").await;
     let inner = &e.json()["error"]["innerError"];
     assert_eq!(inner["request-id"].as_str(), e.header("request-id"));
     assert_eq!(
@@ -632,14 +595,7 @@ async fn request_ids_on_every_response() {
             .as_str()
             .is_some_and(|d| d.len() == 19 && &d[10..11] == "T")
     );
-    let other = call(
-        &f.app,
-        "GET",
-        "/me/devices",
-        &[("authorization", &a)],
-        Body::empty(),
-    )
-    .await;
+    let other = get(&f.app, &a, "/me/devices").await;
     assert_ne!(other.header("request-id"), Some(rid), "fresh per request");
 }
 
@@ -649,14 +605,7 @@ async fn rate_limit_answers_429_with_retry_after() {
     let a = auth(&f.me);
     let mut statuses = Vec::new();
     for _ in 0..10 {
-        let r = call(
-            &f.app,
-            "GET",
-            "/me/devices",
-            &[("authorization", &a)],
-            Body::empty(),
-        )
-        .await;
+        let r = get(&f.app, &a, "/me/devices").await;
         if r.status == StatusCode::TOO_MANY_REQUESTS {
             assert_eq!(r.header("retry-after"), Some("1"));
             assert_eq!(r.code(), "TooManyRequests");
