@@ -340,6 +340,15 @@ impl Profile {
         })
     }
 
+    /// Relaxes the profile for reading a target's answers: unknown members kept, nothing
+    /// required (a target may add properties; a relaxed profile sends only some).
+    pub(crate) fn relax_for_reading(&mut self) {
+        self.policies.unknown_properties = UnknownProperties::Accept;
+        for def in &mut self.properties {
+            def.required = false;
+        }
+    }
+
     /// A profile from TOML. Every top-level key the text gives replaces the seed's
     /// (`name`, `odata_type`, `properties`, `complex_types`, `policies`); `required`, a list
     /// of property names, replaces the table's required set; `[policies]` keys not given

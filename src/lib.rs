@@ -12,6 +12,7 @@
 //! - [`ser`]: [`to_vec`], the exact serializer;
 //! - [`error`]: [`PayloadError`], which rule was broken and where;
 //! - [`generate`]: valid devices as proptest strategies, and their JSON spellings;
+//! - [`check`]: the conformance checker, over HTTP or in process;
 //! - [`fuzz`]: the bodies of the fuzz targets, replayed by `cargo test`;
 //! - [`cli`]: the `devices-harness` command line.
 //!
@@ -24,6 +25,7 @@
 
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod cli;
 pub mod contract;
 pub mod error;

@@ -10,11 +10,13 @@ use clap::{Parser, Subcommand};
 
 use crate::contract::Profile;
 
+mod check;
 mod corpus;
 mod generate;
 mod serve;
 mod validate;
 
+pub use check::{CheckArgs, FailOn};
 pub use corpus::{CorpusCommand, ExportArgs};
 pub use generate::GenArgs;
 pub use serve::ServeArgs;
@@ -39,6 +41,8 @@ pub enum Command {
     /// Test-vector corpora for implementations in any language.
     #[command(subcommand)]
     Corpus(CorpusCommand),
+    /// Check an endpoint (by default the embedded reference server) against the contract.
+    Check(CheckArgs),
     /// Run the reference devices endpoint (durable SQLite) until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
     /// Print a profile (the built-in `seed` by default) as TOML, the form `--profile` reads.
@@ -55,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Validate(args) => validate::run(&args),
         Command::Gen(args) => generate::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Check(args) => check::run(&args),
         Command::Corpus(cmd) => corpus::run(&cmd),
         Command::Profile { profile } => {
             print!("{}", load_profile(&profile)?.to_toml());

@@ -381,3 +381,45 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         store_thread,
     })
 }
+
+/// The reference server on an ephemeral loopback port, with durable SQLite in a fresh
+/// temporary directory (removed on [`Ephemeral::stop`]) and two demo users: the
+/// embedded default target of `check`, `load` and `run`.
+pub struct Ephemeral {
+    /// The running server.
+    pub running: Running,
+    dir: std::path::PathBuf,
+}
+
+impl Ephemeral {
+    /// Starts it for `profile`.
+    pub async fn start(profile: Profile) -> anyhow::Result<Ephemeral> {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("devices-harness-{}-{nanos:x}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let mut config = Config::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+        config.storage = Storage::File(dir.join("devices.db"));
+        config.profile = profile;
+        match start(config).await {
+            Ok(running) => Ok(Ephemeral { running, dir }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    /// Its two demo users.
+    pub fn users(&self) -> &[User] {
+        &self.running.users
+    }
+
+    /// Stops the server and removes its database.
+    pub async fn stop(self) {
+        self.running.shutdown().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

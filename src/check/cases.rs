@@ -1,0 +1,219 @@
+//! Generated cases: a case id (`SEED:INDEX`) names one request exactly, valid or
+//! malformed, and every choice that built it is kept on a tape, so a failing case can be
+//! shrunk by simplifying the tape and replayed by its id.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::contract::{ClientId, Profile};
+use crate::generate::malformed::{Defect, Expected, RequestHeaders, malformed};
+use crate::generate::{Replay, Rng, Source, render, valid};
+use crate::model::Device;
+
+/// Names one generated case: the run's seed and the case's index in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CaseId {
+    /// The run's seed.
+    pub seed: u64,
+    /// The case's index.
+    pub index: u64,
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.seed, self.index)
+    }
+}
+
+impl FromStr for CaseId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<CaseId, String> {
+        let (seed, index) = s
+            .split_once(':')
+            .ok_or_else(|| format!("'{s}' is not a case id (SEED:INDEX, as reports print)"))?;
+        let seed = seed
+            .parse()
+            .map_err(|_| format!("'{seed}' is not a seed"))?;
+        let index = index
+            .parse()
+            .map_err(|_| format!("'{index}' is not an index"))?;
+        Ok(CaseId { seed, index })
+    }
+}
+
+impl CaseId {
+    /// The random source of this case (independent of every other case's).
+    pub fn rng(self) -> Rng {
+        let mut mix = Rng::new(self.seed ^ self.index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        Rng::new(mix.next_u64())
+    }
+}
+
+/// What a case sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaseKind {
+    /// A valid device.
+    Valid,
+    /// A request breaking this one rule.
+    Malformed(Defect),
+}
+
+impl CaseKind {
+    /// Even indexes are valid devices; odd ones go through the malformed classes in turn,
+    /// so every class is sent once per `2 * classes.len()` cases.
+    pub fn of(index: u64, classes: &[Defect]) -> CaseKind {
+        if index.is_multiple_of(2) || classes.is_empty() {
+            return CaseKind::Valid;
+        }
+        let i = (index / 2) as usize % classes.len();
+        CaseKind::Malformed(classes[i])
+    }
+
+    /// `valid` or the defect class.
+    pub fn name(self) -> String {
+        match self {
+            CaseKind::Valid => "valid".to_owned(),
+            CaseKind::Malformed(d) => d.class(),
+        }
+    }
+}
+
+/// The defect classes `check` sends as generated cases: all but `body-too-large`, which
+/// the liveness probes send a few times (4 MiB each).
+pub fn classes() -> Vec<Defect> {
+    Defect::all()
+        .into_iter()
+        .filter(|d| *d != Defect::BodyTooLarge)
+        .collect()
+}
+
+/// One generated request and what a conforming target answers.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// Its kind.
+    pub kind: CaseKind,
+    /// The valid device sent (valid cases).
+    pub device: Option<Device>,
+    /// The body.
+    pub bytes: Vec<u8>,
+    /// Headers and path.
+    pub headers: RequestHeaders,
+    /// What a conforming target answers.
+    pub expected: Expected,
+    /// One line on what was sent.
+    pub description: String,
+    /// Every choice that built it: [`replay`] of these gives the same case.
+    pub choices: Vec<u64>,
+}
+
+/// Records the choices drawn from an inner source.
+struct Tape<S> {
+    inner: S,
+    choices: Vec<u64>,
+}
+
+impl<S: Source> Source for Tape<S> {
+    fn below(&mut self, n: u64) -> u64 {
+        let v = self.inner.below(n);
+        self.choices.push(v);
+        v
+    }
+}
+
+/// The case `id` names (`None` when its class does not apply to the profile).
+pub fn generate(profile: &Profile, id: CaseId, classes: &[Defect]) -> Option<Case> {
+    let kind = CaseKind::of(id.index, classes);
+    let mut tape = Tape {
+        inner: id.rng(),
+        choices: Vec::new(),
+    };
+    let mut case = build(profile, kind, &mut tape)?;
+    case.choices = tape.choices;
+    Some(case)
+}
+
+/// The case of `kind` built from `choices` (what the shrinker tries).
+pub fn replay(profile: &Profile, kind: CaseKind, choices: &[u64]) -> Option<Case> {
+    let mut case = build(profile, kind, &mut Replay::new(choices))?;
+    case.choices = choices.to_vec();
+    Some(case)
+}
+
+fn build(profile: &Profile, kind: CaseKind, src: &mut impl Source) -> Option<Case> {
+    let device = valid::device(profile, src);
+    match kind {
+        CaseKind::Valid => {
+            let bytes = render::render(profile, &device, src);
+            let headers = RequestHeaders::valid(src);
+            let rejected_id =
+                device.id(profile).is_some() && profile.policies().client_id == ClientId::Reject;
+            let expected = if rejected_id {
+                let key = &profile.properties()[profile.key()].name;
+                Expected {
+                    status: 400,
+                    code: "Request_BadRequest",
+                    rule: Some("property.client-id".to_owned()),
+                    pointer: Some(format!("/{key}")),
+                }
+            } else {
+                Expected::created()
+            };
+            Some(Case {
+                kind,
+                description: format!("a valid device ({} bytes)", bytes.len()),
+                device: Some(device),
+                bytes,
+                headers,
+                expected,
+                choices: Vec::new(),
+            })
+        }
+        CaseKind::Malformed(defect) => {
+            let case = malformed(profile, &device, defect, src)?;
+            Some(Case {
+                kind,
+                device: None,
+                bytes: case.bytes,
+                headers: case.headers,
+                expected: case.expected,
+                description: case.description,
+                choices: Vec::new(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_case_id_names_one_case_and_its_tape_replays_it() {
+        let profile = Profile::seed();
+        let classes = classes();
+        for index in 0..200 {
+            let id = CaseId { seed: 7, index };
+            let a = generate(profile, id, &classes).unwrap();
+            let b = generate(profile, id, &classes).unwrap();
+            assert_eq!(a.bytes, b.bytes);
+            let again = replay(profile, a.kind, &a.choices).unwrap();
+            assert_eq!(again.bytes, a.bytes, "case {id}");
+            assert_eq!(again.headers, a.headers);
+            assert_eq!(id.to_string().parse::<CaseId>(), Ok(id));
+        }
+        let other = generate(profile, CaseId { seed: 8, index: 0 }, &classes).unwrap();
+        let first = generate(profile, CaseId { seed: 7, index: 0 }, &classes).unwrap();
+        assert_ne!(other.bytes, first.bytes);
+    }
+
+    #[test]
+    fn every_class_comes_round_in_turn() {
+        let classes = classes();
+        let seen: std::collections::HashSet<String> = (0..2 * classes.len() as u64)
+            .map(|i| CaseKind::of(i, &classes).name())
+            .collect();
+        assert_eq!(seen.len(), classes.len() + 1);
+        assert!("12".parse::<CaseId>().is_err());
+    }
+}

@@ -1,0 +1,680 @@
+//! `check`: property-based conformance testing of any devices endpoint, over HTTP or in
+//! process, against the oracles of CONTRACT.md.
+//!
+//! A run sends generated cases (valid devices and one-rule-broken requests, named by a
+//! [`CaseId`]), then fixed probes (authentication, authorization, persistence, HTTP rules,
+//! liveness after hostile inputs). Every response is judged by the [`Oracle`]s; each broken
+//! rule becomes a [`Finding`] with a minimal reproducer: generated cases are shrunk
+//! ([`shrink`]) and come with a `curl` line and the id that replays them.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use devices_harness::check::{self, Config, Credentials, Target, Transport};
+//! use devices_harness::server::{self, AppState, Storage, Store};
+//!
+//! // In process, with no socket: the reference server's router.
+//! let config = server::Config::new("127.0.0.1:0".parse()?);
+//! let (store, _thread) = Store::open(&Storage::Memory)?;
+//! let users = config.users.clone();
+//! let router = server::app(AppState::new(&config, store));
+//! let target = Target {
+//!     transport: Transport::service(router),
+//!     user: Credentials::new(&users[0].token, &users[0].id),
+//!     other: Some(Credentials::new(&users[1].token, &users[1].id)),
+//! };
+//! let report = check::run(&target, &Config::default()).await?;
+//! assert_eq!(report.errors(), 0, "{}", report.summary());
+//! # Ok(()) }
+//! ```
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use http::Method;
+
+mod cases;
+mod oracles;
+mod probes;
+mod report;
+pub mod shrink;
+mod transport;
+
+pub use cases::{Case, CaseId, CaseKind};
+pub use oracles::{Oracle, Violation};
+pub use report::{Counts, EndpointCounts, Finding, OracleReport, Report, Reproducer};
+pub use transport::{Body, Request, Response, Service, Transport, TransportError};
+
+use crate::contract::{Level, Profile};
+use crate::generate::malformed::{Authorization, Defect, PathKind};
+use crate::model::Guid;
+
+/// How a run goes.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The contract the target is held to.
+    pub profile: Profile,
+    /// Generated cases (half valid, half malformed).
+    pub cases: u64,
+    /// The run's seed: the same seed sends the same cases.
+    pub seed: u64,
+    /// Cases in flight at once.
+    pub concurrency: usize,
+    /// Longest wait for one whole exchange.
+    pub timeout: Duration,
+    /// Run only this case (and shrink it when it fails); no probes.
+    pub replay: Option<CaseId>,
+    /// Candidates the shrinker may try per finding.
+    pub shrink_budget: usize,
+    /// Findings that get shrunk (the first of each kind, in the order found).
+    pub shrink_findings: usize,
+    /// Skip the probes that send 4 MiB bodies and trickle bodies (for quick runs).
+    pub quick: bool,
+    /// Draw a progress bar on stderr (only when it is a terminal).
+    pub progress: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            profile: Profile::seed().clone(),
+            cases: 1000,
+            seed: 1,
+            concurrency: 8,
+            timeout: Duration::from_secs(10),
+            replay: None,
+            shrink_budget: 200,
+            shrink_findings: 16,
+            quick: false,
+            progress: false,
+        }
+    }
+}
+
+/// A user's credentials on the target.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The bearer token.
+    pub token: String,
+    /// The user's id (what `/users/{id}` takes).
+    pub user_id: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials {{ user_id: {}, token: ... }}", self.user_id)
+    }
+}
+
+impl Credentials {
+    /// Token and user id.
+    pub fn new(token: &str, user_id: &str) -> Credentials {
+        Credentials {
+            token: token.to_owned(),
+            user_id: user_id.to_owned(),
+        }
+    }
+}
+
+/// What to check: where, and as whom.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// How requests get there.
+    pub transport: Transport,
+    /// The user the checks run as.
+    pub user: Credentials,
+    /// A second user, for the cross-user (authorization) checks; without one they are
+    /// skipped, not passed.
+    pub other: Option<Credentials>,
+}
+
+/// Why a run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The target did not answer the first request at all.
+    #[error("the target {target} is unreachable: {error}")]
+    Unreachable {
+        /// The base URL.
+        target: String,
+        /// What went wrong.
+        error: TransportError,
+    },
+}
+
+/// Runs every check against `target`.
+pub async fn run(target: &Target, config: &Config) -> Result<Report, CheckError> {
+    let ctx = Ctx::new(target.clone(), config.clone());
+    let started = Instant::now();
+    // Reachability: anything but a refused connection will do (garbage is a finding).
+    let probe = ctx.authorized(Request::new(Method::GET, "/me/devices?$top=1"));
+    if let Err(error @ TransportError::Connect(_)) =
+        ctx.transport().send(probe, config.timeout).await
+    {
+        return Err(CheckError::Unreachable {
+            target: target.transport.describe(),
+            error,
+        });
+    }
+    let classes = cases::classes();
+    let ids: Vec<CaseId> = match config.replay {
+        Some(id) => vec![id],
+        None => (0..config.cases)
+            .map(|index| CaseId {
+                seed: config.seed,
+                index,
+            })
+            .collect(),
+    };
+    let bar = progress_bar(config, ids.len() as u64);
+    futures_util::stream::iter(ids)
+        .map(|id| {
+            let ctx = &ctx;
+            let classes = &classes;
+            let bar = &bar;
+            async move {
+                if !ctx.dead() {
+                    match cases::generate(&ctx.config.profile, id, classes) {
+                        Some(case) => {
+                            let checks = run_case(ctx, &case, id).await;
+                            ctx.record_all(checks, Example::case(id, &case));
+                        }
+                        None => ctx.skip(
+                            Oracle::Rejection,
+                            "POST /me/devices",
+                            "a defect class does not apply to the profile",
+                        ),
+                    }
+                }
+                bar.inc(1);
+            }
+        })
+        .buffer_unordered(config.concurrency.max(1))
+        .collect::<()>()
+        .await;
+    let cases_elapsed = started.elapsed();
+    bar.finish_and_clear();
+    if config.replay.is_none() {
+        probes::run_all(&ctx).await;
+    }
+    ctx.shrink_findings().await;
+    Ok(ctx.into_report(started.elapsed(), cases_elapsed))
+}
+
+fn progress_bar(config: &Config, len: u64) -> indicatif::ProgressBar {
+    if !config.progress {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "check {bar:40} {pos}/{len} cases {per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// One judged aspect of one exchange: passed when `violations` is empty.
+#[derive(Clone, Debug)]
+pub(crate) struct Check {
+    oracle: Oracle,
+    endpoint: String,
+    violations: Vec<Violation>,
+    request: Request,
+}
+
+/// Where a finding came from, to reproduce it.
+#[derive(Clone, Debug)]
+pub(crate) struct Example {
+    case: Option<(CaseId, CaseKind, Vec<u64>)>,
+    /// What the request was (a case kind or a probe's name).
+    class: String,
+    /// A shell command that writes the body, for bodies too big to print.
+    body_recipe: Option<String>,
+}
+
+impl Example {
+    fn case(id: CaseId, case: &Case) -> Example {
+        Example {
+            case: Some((id, case.kind, case.choices.clone())),
+            class: case.kind.name(),
+            body_recipe: None,
+        }
+    }
+
+    pub(crate) fn probe(name: &str) -> Example {
+        Example {
+            case: None,
+            class: name.to_owned(),
+            body_recipe: None,
+        }
+    }
+}
+
+/// A finding being collected: the first example kept, later ones counted.
+#[derive(Clone, Debug)]
+pub(crate) struct Draft {
+    violation: Violation,
+    endpoint: String,
+    example: Example,
+    request: Request,
+    occurrences: u64,
+    order: usize,
+    shrunk: Option<shrink::Shrunk>,
+}
+
+#[derive(Default)]
+struct Results {
+    counts: BTreeMap<(Oracle, String), EndpointCounts>,
+    findings: BTreeMap<String, Draft>,
+    statuses: BTreeMap<String, u64>,
+}
+
+/// The state of one run, shared by the cases and probes in flight.
+pub(crate) struct Ctx {
+    target: Target,
+    config: Config,
+    reading: Profile,
+    ids: Mutex<HashSet<String>>,
+    results: Mutex<Results>,
+    requests: AtomicU64,
+    failures_in_a_row: AtomicU32,
+    dead: AtomicBool,
+}
+
+/// After this many transport failures in a row the target is taken for dead and no more
+/// cases are sent (each would only wait out its timeout).
+const DEAD_AFTER: u32 = 16;
+
+impl Ctx {
+    fn new(target: Target, config: Config) -> Ctx {
+        Ctx {
+            reading: oracles::reading_profile(&config.profile),
+            target,
+            config,
+            ids: Mutex::new(HashSet::new()),
+            results: Mutex::new(Results::default()),
+            requests: AtomicU64::new(0),
+            failures_in_a_row: AtomicU32::new(0),
+            dead: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.target.transport
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(crate) fn profile(&self) -> &Profile {
+        &self.config.profile
+    }
+
+    pub(crate) fn reading(&self) -> &Profile {
+        &self.reading
+    }
+
+    pub(crate) fn user(&self) -> &Credentials {
+        &self.target.user
+    }
+
+    pub(crate) fn other(&self) -> Option<&Credentials> {
+        self.target.other.as_ref()
+    }
+
+    pub(crate) fn dead(&self) -> bool {
+        self.dead.load(Ordering::Relaxed)
+    }
+
+    /// The tokens an answer must never echo.
+    pub(crate) fn secrets(&self) -> Vec<&str> {
+        let mut s = vec![self.target.user.token.as_str()];
+        if let Some(o) = &self.target.other {
+            s.push(&o.token);
+        }
+        s
+    }
+
+    /// `req` with the user's bearer token.
+    pub(crate) fn authorized(&self, req: Request) -> Request {
+        self.authorized_as(req, &self.target.user)
+    }
+
+    pub(crate) fn authorized_as(&self, req: Request, who: &Credentials) -> Request {
+        req.header("authorization", &format!("Bearer {}", who.token))
+    }
+
+    /// Sends `req`, counting it and its status.
+    pub(crate) async fn send(&self, req: Request) -> Result<Response, TransportError> {
+        self.send_with(req, self.config.timeout).await
+    }
+
+    pub(crate) async fn send_with(
+        &self,
+        req: Request,
+        timeout: Duration,
+    ) -> Result<Response, TransportError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let result = self.target.transport.send(req, timeout).await;
+        let status = match &result {
+            Ok(r) => {
+                self.failures_in_a_row.store(0, Ordering::Relaxed);
+                r.status.to_string()
+            }
+            Err(e) => {
+                if self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= DEAD_AFTER {
+                    self.dead.store(true, Ordering::Relaxed);
+                }
+                e.kind().to_owned()
+            }
+        };
+        if let Ok(mut r) = self.results.lock() {
+            *r.statuses.entry(status).or_default() += 1;
+        }
+        result
+    }
+
+    /// Remembers `id`; false when it was seen before in this run.
+    pub(crate) fn fresh_id(&self, id: &str) -> bool {
+        self.ids
+            .lock()
+            .map(|mut ids| ids.insert(id.to_owned()))
+            .unwrap_or(true)
+    }
+
+    /// Counts a check as skipped.
+    pub(crate) fn skip(&self, oracle: Oracle, endpoint: &str, reason: &str) {
+        if let Ok(mut r) = self.results.lock() {
+            let c = r.counts.entry((oracle, endpoint.to_owned())).or_default();
+            c.skipped += 1;
+            if c.skip_reason.is_none() {
+                c.skip_reason = Some(reason.to_owned());
+            }
+        }
+    }
+
+    /// Records checks: passes and failures per oracle and endpoint, and findings.
+    pub(crate) fn record_all(&self, checks: Vec<Check>, example: Example) {
+        let Ok(mut r) = self.results.lock() else {
+            return;
+        };
+        for check in checks {
+            let level = check.oracle.level(&self.config.profile);
+            let live: Vec<Violation> = check
+                .violations
+                .into_iter()
+                .map(|v| v.at(level))
+                .filter(|v| v.level > Level::Off)
+                .collect();
+            if level == Level::Off {
+                continue;
+            }
+            let counts = r
+                .counts
+                .entry((check.oracle, check.endpoint.clone()))
+                .or_default();
+            if live.is_empty() {
+                counts.passed += 1;
+                continue;
+            }
+            counts.failed += 1;
+            for v in live {
+                let key = signature(&v, &check.endpoint, &example.class);
+                let order = r.findings.len();
+                r.findings
+                    .entry(key)
+                    .and_modify(|d| d.occurrences += 1)
+                    .or_insert_with(|| Draft {
+                        violation: v,
+                        endpoint: check.endpoint.clone(),
+                        example: example.clone(),
+                        request: check.request.clone(),
+                        occurrences: 1,
+                        order,
+                        shrunk: None,
+                    });
+            }
+        }
+    }
+
+    /// Shrinks the first findings from generated cases.
+    async fn shrink_findings(&self) {
+        let mut todo: Vec<(String, Draft)> = match self.results.lock() {
+            Ok(r) => r
+                .findings
+                .iter()
+                .filter(|(_, d)| d.example.case.is_some())
+                .map(|(k, d)| (k.clone(), d.clone()))
+                .collect(),
+            Err(_) => return,
+        };
+        todo.sort_by_key(|(_, d)| d.order);
+        todo.truncate(self.config.shrink_findings);
+        for (key, draft) in todo {
+            let Some((id, kind, choices)) = &draft.example.case else {
+                continue;
+            };
+            let smallest = Mutex::new(None::<Request>);
+            let out = shrink::shrink(choices.clone(), self.config.shrink_budget, |c| {
+                let key = &key;
+                let smallest = &smallest;
+                async move {
+                    if self.dead() {
+                        return false;
+                    }
+                    let Some(case) = cases::replay(&self.config.profile, *kind, &c) else {
+                        return false;
+                    };
+                    let checks = run_case(self, &case, *id).await;
+                    let hit = checks.into_iter().find_map(|check| {
+                        check
+                            .violations
+                            .iter()
+                            .any(|v| signature(v, &check.endpoint, &kind.name()) == *key)
+                            .then_some(check.request)
+                    });
+                    match hit {
+                        Some(req) => {
+                            if let Ok(mut s) = smallest.lock() {
+                                *s = Some(req);
+                            }
+                            true
+                        }
+                        None => false,
+                    }
+                }
+            })
+            .await;
+            let request = smallest.into_inner().ok().flatten();
+            if let Ok(mut r) = self.results.lock()
+                && let Some(d) = r.findings.get_mut(&key)
+            {
+                if let Some(req) = request {
+                    d.request = req;
+                }
+                if let Some((_, _, c)) = &mut d.example.case {
+                    c.clone_from(&out.choices);
+                }
+                d.shrunk = Some(out);
+            }
+        }
+    }
+
+    fn into_report(self, elapsed: Duration, cases_elapsed: Duration) -> Report {
+        let results = self.results.into_inner().unwrap_or_default();
+        report::build(
+            &self.target,
+            &self.config,
+            results.counts,
+            results.findings.into_values().collect(),
+            results.statuses,
+            self.requests.load(Ordering::Relaxed),
+            elapsed,
+            cases_elapsed,
+        )
+    }
+}
+
+/// Findings of the same rule, endpoint and input class are one finding.
+fn signature(v: &Violation, endpoint: &str, class: &str) -> String {
+    format!("{}|{endpoint}|{}|{class}", v.oracle, v.rule)
+}
+
+/// The oracle a malformed class answers to.
+fn oracle_of(defect: Defect) -> Oracle {
+    match defect {
+        Defect::MissingToken
+        | Defect::EmptyToken
+        | Defect::UnknownToken
+        | Defect::WrongAuthScheme => Oracle::Authentication,
+        Defect::OtherUsersPath => Oracle::Authorization,
+        Defect::NoContentType | Defect::WrongContentType | Defect::NonUtf8Charset => Oracle::Http,
+        _ => Oracle::Rejection,
+    }
+}
+
+/// The HTTP request of a generated case.
+fn case_request(ctx: &Ctx, case: &Case, id: CaseId) -> (Request, String) {
+    let (path, endpoint) = match case.headers.path {
+        PathKind::Me => ("/me/devices".to_owned(), "POST /me/devices"),
+        PathKind::OwnUser => (
+            format!("/users/{}/devices", ctx.user().user_id),
+            "POST /users/{id}/devices",
+        ),
+        PathKind::OtherUser => {
+            let other = match ctx.other() {
+                Some(o) => o.user_id.clone(),
+                None => {
+                    let mut r = id.rng();
+                    let bits = (u128::from(r.next_u64()) << 64) | u128::from(r.next_u64());
+                    Guid::from_random(bits).as_str().to_owned()
+                }
+            };
+            (
+                format!("/users/{other}/devices"),
+                "POST /users/{id}/devices",
+            )
+        }
+    };
+    let mut req = Request::new(Method::POST, path).body(case.bytes.clone());
+    if let Some(ct) = &case.headers.content_type {
+        req = req.header("content-type", ct);
+    }
+    req = match &case.headers.authorization {
+        Authorization::Valid { scheme } => {
+            req.header("authorization", &format!("{scheme} {}", ctx.user().token))
+        }
+        Authorization::Missing => req,
+        Authorization::Raw(raw) => req.header("authorization", raw),
+    };
+    if id.index % 4 == 1 {
+        let crid = Guid::from_random(u128::from(id.rng().next_u64()));
+        req = req.header("client-request-id", crid.as_str());
+    }
+    (req, endpoint.to_owned())
+}
+
+/// Sends one generated case and judges everything about it.
+async fn run_case(ctx: &Ctx, case: &Case, id: CaseId) -> Vec<Check> {
+    let (req, endpoint) = case_request(ctx, case, id);
+    let mut checks = Vec::new();
+    let Some(resp) = exchange(ctx, &req, &endpoint, &mut checks).await else {
+        return checks;
+    };
+    match case.kind {
+        CaseKind::Valid if case.expected.status == 201 => {
+            let acceptance = if resp.status == 201 {
+                Vec::new()
+            } else {
+                vec![Violation::new(
+                    Oracle::Acceptance,
+                    "status",
+                    "201 Created",
+                    oracles::seen(&resp),
+                )]
+            };
+            let created = acceptance.is_empty();
+            checks.push(check(Oracle::Acceptance, &endpoint, &req, acceptance));
+            if created && let Some(device) = &case.device {
+                probes::round_trip(ctx, &endpoint, &req, &resp, device, &mut checks).await;
+            }
+        }
+        _ => {
+            let oracle = match case.kind {
+                CaseKind::Malformed(d) => oracle_of(d),
+                CaseKind::Valid => Oracle::Rejection,
+            };
+            let (statuses, code): (&[u16], &str) = if oracle == Oracle::Authorization {
+                if resp.status == 404 {
+                    (&[403, 404], "Request_ResourceNotFound")
+                } else {
+                    (&[403, 404], case.expected.code)
+                }
+            } else {
+                (&[case.expected.status], case.expected.code)
+            };
+            let mut secrets = ctx.secrets();
+            if let Authorization::Raw(raw) = &case.headers.authorization
+                && let Some((_, token)) = raw.split_once(' ')
+            {
+                secrets.push(token.trim());
+            }
+            let mut v = oracles::error_answer(oracle, &resp, statuses, code, &secrets);
+            if oracle == Oracle::Authentication && resp.status == 401 {
+                v.extend(oracles::www_authenticate(&resp));
+            }
+            checks.push(check(oracle, &endpoint, &req, v));
+        }
+    }
+    checks
+}
+
+fn check(oracle: Oracle, endpoint: &str, req: &Request, violations: Vec<Violation>) -> Check {
+    Check {
+        oracle,
+        endpoint: endpoint.to_owned(),
+        violations,
+        request: req.clone(),
+    }
+}
+
+/// Sends `req` and adds the checks every answer gets (server errors, request ids); the
+/// response when there is one worth judging further.
+pub(crate) async fn exchange(
+    ctx: &Ctx,
+    req: &Request,
+    endpoint: &str,
+    checks: &mut Vec<Check>,
+) -> Option<Response> {
+    match ctx.send(req.clone()).await {
+        Err(e) => {
+            checks.push(check(
+                Oracle::ServerErrors,
+                endpoint,
+                req,
+                vec![oracles::transport(&e)],
+            ));
+            None
+        }
+        Ok(resp) => {
+            let fivexx: Vec<Violation> = oracles::server_error(&resp).into_iter().collect();
+            let failed = !fivexx.is_empty();
+            checks.push(check(Oracle::ServerErrors, endpoint, req, fivexx));
+            if failed {
+                return None;
+            }
+            let level = ctx.profile().policies().request_id_header;
+            if level > Level::Off {
+                let ids = oracles::request_ids(&resp, req.header_value("client-request-id"), level);
+                checks.push(check(Oracle::Http, "response headers", req, ids));
+            }
+            Some(resp)
+        }
+    }
+}

@@ -1,0 +1,568 @@
+//! What a run found: per-oracle counts, findings with reproducers, and the three ways of
+//! writing them (a human summary, JUnit XML, JSON with the schema in
+//! `schemas/check-report.schema.json`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::oracles::Oracle;
+use super::{Config, Draft, Target};
+use crate::contract::Level;
+
+/// The JSON report's schema id (bumped on incompatible change).
+pub const SCHEMA: &str = "devices-harness/check-report/1";
+
+/// Passed, failed and skipped checks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Checks that held.
+    pub passed: u64,
+    /// Checks that broke a rule.
+    pub failed: u64,
+    /// Checks not made.
+    pub skipped: u64,
+}
+
+/// The counts of one oracle on one endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EndpointCounts {
+    /// Checks that held.
+    pub passed: u64,
+    /// Checks that broke a rule.
+    pub failed: u64,
+    /// Checks not made.
+    pub skipped: u64,
+    /// Why some were skipped.
+    pub skip_reason: Option<String>,
+}
+
+/// One endpoint's line in an oracle.
+#[derive(Clone, Debug, Serialize)]
+pub struct EndpointReport {
+    /// Method and path template, or what was checked.
+    pub endpoint: String,
+    /// Its counts.
+    #[serde(flatten)]
+    pub counts: EndpointCounts,
+}
+
+/// One oracle's results.
+#[derive(Clone, Debug, Serialize)]
+pub struct OracleReport {
+    /// Its name.
+    pub oracle: Oracle,
+    /// What it checks.
+    pub description: &'static str,
+    /// The level of its findings under the profile.
+    pub level: Level,
+    /// Totals.
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Per endpoint.
+    pub endpoints: Vec<EndpointReport>,
+}
+
+/// How to send a finding's request again.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reproducer {
+    /// The method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// Headers, tokens replaced by `$TOKEN` / `$OTHER_TOKEN`.
+    pub headers: Vec<(String, String)>,
+    /// The body when it is UTF-8 and at most 64 KiB.
+    pub body: Option<String>,
+    /// The body in base64 when it is not UTF-8 (at most 64 KiB).
+    pub body_base64: Option<String>,
+    /// The body's length in bytes.
+    pub body_bytes: usize,
+    /// A `curl` command line (the token from `$TOKEN`).
+    pub curl: String,
+    /// The command that re-runs a generated case (`None` for probes).
+    pub replay: Option<String>,
+}
+
+/// A broken rule, with how often and how to see it again.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// `F1`, `F2`, ... in the order found.
+    pub id: String,
+    /// The oracle.
+    pub oracle: Oracle,
+    /// `error` or `warning`.
+    pub level: Level,
+    /// Method and path template.
+    pub endpoint: String,
+    /// The rule within the oracle.
+    pub rule: String,
+    /// The input class (`valid`, a defect class or a probe's name).
+    pub class: String,
+    /// What a conforming target does.
+    pub expected: String,
+    /// What this one did (for the reproducer's request).
+    pub seen: String,
+    /// Requests that broke the rule in the same way.
+    pub occurrences: u64,
+    /// The generated case (`SEED:INDEX`), when it came from one.
+    pub case: Option<String>,
+    /// Shrinking: candidates tried and kept (`None` when not shrunk).
+    pub shrink: Option<ShrinkReport>,
+    /// The request, minimal when shrunk.
+    pub reproduce: Reproducer,
+}
+
+/// What shrinking did.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShrinkReport {
+    /// Candidates tried.
+    pub tries: usize,
+    /// Candidates kept.
+    pub steps: usize,
+}
+
+/// A whole run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// [`SCHEMA`].
+    pub schema: &'static str,
+    /// `devices-harness <version>`.
+    pub tool: String,
+    /// The base URL, or `in-process`.
+    pub target: String,
+    /// The profile's name.
+    pub profile: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// Generated cases sent.
+    pub cases: u64,
+    /// Requests sent in all.
+    pub requests: u64,
+    /// Wall time of the whole run, in seconds.
+    pub duration_seconds: f64,
+    /// Generated cases per second (the cases phase alone).
+    pub cases_per_second: f64,
+    /// Whether the cross-user checks ran.
+    pub second_user: bool,
+    /// Answers by status code (or transport failure).
+    pub statuses: BTreeMap<String, u64>,
+    /// Per oracle.
+    pub oracles: Vec<OracleReport>,
+    /// Findings, errors first.
+    pub findings: Vec<Finding>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build(
+    target: &Target,
+    config: &Config,
+    counts: BTreeMap<(Oracle, String), EndpointCounts>,
+    mut drafts: Vec<Draft>,
+    statuses: BTreeMap<String, u64>,
+    requests: u64,
+    elapsed: Duration,
+    cases_elapsed: Duration,
+) -> Report {
+    let oracles = Oracle::ALL
+        .iter()
+        .map(|&oracle| {
+            let endpoints: Vec<EndpointReport> = counts
+                .iter()
+                .filter(|((o, _), _)| *o == oracle)
+                .map(|((_, e), c)| EndpointReport {
+                    endpoint: e.clone(),
+                    counts: c.clone(),
+                })
+                .collect();
+            let mut total = Counts::default();
+            for e in &endpoints {
+                total.passed += e.counts.passed;
+                total.failed += e.counts.failed;
+                total.skipped += e.counts.skipped;
+            }
+            OracleReport {
+                oracle,
+                description: oracle.describe(),
+                level: oracle.level(&config.profile),
+                counts: total,
+                endpoints,
+            }
+        })
+        .collect();
+    drafts.sort_by_key(|d| (std::cmp::Reverse(d.violation.level), d.order));
+    let base = target.transport.curl_base();
+    let findings = drafts
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| finding(i, d, target, config, &base))
+        .collect();
+    let cases = if config.replay.is_some() {
+        1
+    } else {
+        config.cases
+    };
+    Report {
+        schema: SCHEMA,
+        tool: format!("devices-harness {}", env!("CARGO_PKG_VERSION")),
+        target: target.transport.describe(),
+        profile: config.profile.name().to_owned(),
+        seed: config.seed,
+        cases,
+        requests,
+        duration_seconds: elapsed.as_secs_f64(),
+        cases_per_second: cases as f64 / cases_elapsed.as_secs_f64().max(1e-9),
+        second_user: target.other.is_some(),
+        statuses,
+        oracles,
+        findings,
+    }
+}
+
+fn finding(i: usize, d: Draft, target: &Target, config: &Config, base: &str) -> Finding {
+    let req = &d.request;
+    let hide = |value: &str| {
+        let mut v = value.replace(&target.user.token, "$TOKEN");
+        if let Some(o) = &target.other {
+            v = v.replace(&o.token, "$OTHER_TOKEN");
+        }
+        v
+    };
+    let headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                hide(&String::from_utf8_lossy(v.as_bytes())),
+            )
+        })
+        .collect();
+    let bytes = req.body.bytes();
+    let printable = bytes.len() <= 64 * 1024;
+    let text = std::str::from_utf8(bytes).ok();
+    let mut curl = String::new();
+    let data = match (&d.example.body_recipe, text) {
+        _ if bytes.is_empty() => None,
+        (Some(recipe), _) if !printable => Some(format!("{recipe} | ")),
+        (_, Some(t)) if printable => Some(format!("printf '%s' {} | ", shell_quote(t))),
+        _ if printable => Some(format!("printf '{}' | ", printf_escape(bytes))),
+        _ => Some(format!(
+            "# body of {} bytes, too big to print: see the JSON report | ",
+            bytes.len()
+        )),
+    };
+    if let Some(pipe) = &data {
+        curl.push_str(pipe);
+    }
+    let url = format!("{base}{}", req.path);
+    let _ = write!(curl, "curl -sS -i -X {} {}", req.method, shell_quote(&url));
+    for (name, value) in &headers {
+        let line = format!("{name}: {value}");
+        if value.contains("$TOKEN") || value.contains("$OTHER_TOKEN") {
+            let _ = write!(curl, " -H \"{}\"", line.replace('"', "\\\""));
+        } else {
+            let _ = write!(curl, " -H {}", shell_quote(&line));
+        }
+    }
+    if data.is_some() {
+        curl.push_str(" --data-binary @-");
+    }
+    let case = d.example.case.as_ref().map(|(id, ..)| id.to_string());
+    let replay = case.as_ref().map(|id| {
+        format!(
+            "devices-harness check --target \"$TARGET\" --token \"$TOKEN\" --user-id \"$USER_ID\" --profile {} --replay {id}",
+            config.profile.name()
+        )
+    });
+    Finding {
+        id: format!("F{}", i + 1),
+        oracle: d.violation.oracle,
+        level: d.violation.level,
+        endpoint: d.endpoint,
+        rule: d.violation.rule,
+        class: d.example.class,
+        expected: d.violation.expected,
+        seen: d.violation.seen,
+        occurrences: d.occurrences,
+        case,
+        shrink: d.shrunk.map(|s| ShrinkReport {
+            tries: s.tries,
+            steps: s.steps,
+        }),
+        reproduce: Reproducer {
+            method: req.method.to_string(),
+            path: req.path.clone(),
+            headers,
+            body: text.filter(|_| printable).map(str::to_owned),
+            body_base64: if printable && text.is_none() {
+                Some(base64(bytes))
+            } else {
+                None
+            },
+            body_bytes: bytes.len(),
+            curl,
+            replay,
+        },
+    }
+}
+
+/// `s` in single quotes for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn printf_escape(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for &b in bytes {
+        match b {
+            b'%' => out.push_str("%%"),
+            b'\\' => out.push_str("\\\\"),
+            b'\'' => out.push_str("\\047"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\{b:03o}");
+            }
+        }
+    }
+    out
+}
+
+fn base64(bytes: &[u8]) -> String {
+    crate::model::Binary::encode(bytes, false, true)
+        .as_str()
+        .to_owned()
+}
+
+impl Report {
+    /// Findings at error level.
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.level == Level::Error)
+            .count()
+    }
+
+    /// Findings at warning level.
+    pub fn warnings(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.level == Level::Warning)
+            .count()
+    }
+
+    /// Whether the run passes when findings at `fail_on` or above fail it.
+    pub fn passes(&self, fail_on: Level) -> bool {
+        !self.findings.iter().any(|f| f.level >= fail_on)
+    }
+
+    /// The oracle's results.
+    pub fn oracle(&self, oracle: Oracle) -> Option<&OracleReport> {
+        self.oracles.iter().find(|o| o.oracle == oracle)
+    }
+
+    /// Findings of `oracle`.
+    pub fn findings_of(&self, oracle: Oracle) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.oracle == oracle)
+    }
+
+    /// The JSON report.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The human summary: per-oracle counts, then each finding with its reproducer.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "check {} (profile {}, seed {}): {} cases, {} requests in {:.1} s ({:.0} cases/s)",
+            self.target,
+            self.profile,
+            self.seed,
+            self.cases,
+            self.requests,
+            self.duration_seconds,
+            self.cases_per_second
+        );
+        let _ = writeln!(
+            s,
+            "\n{:<15} {:>7} {:>8} {:>7} {:>7}  what",
+            "oracle", "level", "passed", "failed", "skipped"
+        );
+        for o in &self.oracles {
+            let level = match o.level {
+                Level::Error => "error",
+                Level::Warning => "warning",
+                Level::Off => "off",
+            };
+            let _ = writeln!(
+                s,
+                "{:<15} {:>7} {:>8} {:>7} {:>7}  {}",
+                o.oracle.name(),
+                level,
+                o.counts.passed,
+                o.counts.failed,
+                o.counts.skipped,
+                o.description
+            );
+            for e in o.endpoints.iter().filter(|e| e.counts.skipped > 0) {
+                let _ = writeln!(
+                    s,
+                    "{:<15} skipped {}: {}",
+                    "",
+                    e.endpoint,
+                    e.counts.skip_reason.as_deref().unwrap_or("")
+                );
+            }
+        }
+        for f in &self.findings {
+            let level = if f.level == Level::Error {
+                "error"
+            } else {
+                "warning"
+            };
+            let _ = writeln!(
+                s,
+                "\n{} {level} [{}/{}] {} ({}; {} time{})",
+                f.id,
+                f.oracle,
+                f.rule,
+                f.endpoint,
+                f.class,
+                f.occurrences,
+                if f.occurrences == 1 { "" } else { "s" }
+            );
+            let _ = writeln!(s, "  expected: {}", f.expected);
+            let _ = writeln!(s, "  seen:     {}", f.seen);
+            if let Some(case) = &f.case {
+                let shrunk = f
+                    .shrink
+                    .as_ref()
+                    .map(|r| format!(", shrunk in {} steps ({} tries)", r.steps, r.tries))
+                    .unwrap_or_default();
+                let _ = writeln!(s, "  case:     {case}{shrunk}");
+            }
+            let _ = writeln!(
+                s,
+                "  curl:     {}",
+                super::oracles::clip(&f.reproduce.curl, 2000)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n{} error{}, {} warning{}",
+            self.errors(),
+            if self.errors() == 1 { "" } else { "s" },
+            self.warnings(),
+            if self.warnings() == 1 { "" } else { "s" }
+        );
+        s
+    }
+
+    /// JUnit XML: one test suite per oracle, one test case per oracle and endpoint.
+    pub fn junit(&self) -> String {
+        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let tests: usize = self.oracles.iter().map(|o| o.endpoints.len()).sum();
+        let failures: usize = self
+            .oracles
+            .iter()
+            .flat_map(|o| &o.endpoints)
+            .filter(|e| e.counts.failed > 0)
+            .count();
+        let _ = writeln!(
+            x,
+            "<testsuites name=\"devices-harness check\" tests=\"{tests}\" failures=\"{failures}\" time=\"{:.3}\">",
+            self.duration_seconds
+        );
+        for o in &self.oracles {
+            let failed = o.endpoints.iter().filter(|e| e.counts.failed > 0).count();
+            let skipped = o
+                .endpoints
+                .iter()
+                .filter(|e| e.counts.failed == 0 && e.counts.passed == 0)
+                .count();
+            let _ = writeln!(
+                x,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" skipped=\"{skipped}\">",
+                xml(o.oracle.name()),
+                o.endpoints.len()
+            );
+            for e in &o.endpoints {
+                let _ = write!(
+                    x,
+                    "    <testcase classname=\"{}\" name=\"{}\"",
+                    xml(o.oracle.name()),
+                    xml(&e.endpoint)
+                );
+                let findings: Vec<&Finding> = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.oracle == o.oracle && f.endpoint == e.endpoint)
+                    .collect();
+                if e.counts.failed > 0 {
+                    let _ = writeln!(x, ">");
+                    let first = findings.first();
+                    let _ = writeln!(
+                        x,
+                        "      <failure message=\"{} of {} checks failed{}\" type=\"{}\">",
+                        e.counts.failed,
+                        e.counts.failed + e.counts.passed,
+                        first
+                            .map(|f| xml(&format!(
+                                ": {} expected {}, saw {}",
+                                f.rule, f.expected, f.seen
+                            )))
+                            .unwrap_or_default(),
+                        first.map(|f| xml(&f.rule)).unwrap_or_default()
+                    );
+                    for f in &findings {
+                        let _ = writeln!(
+                            x,
+                            "{} [{}] {}\n  expected: {}\n  seen: {}\n  curl: {}",
+                            f.id,
+                            xml(&f.rule),
+                            xml(&f.class),
+                            xml(&f.expected),
+                            xml(&f.seen),
+                            xml(&f.reproduce.curl)
+                        );
+                    }
+                    let _ = writeln!(x, "      </failure>\n    </testcase>");
+                } else if e.counts.passed == 0 {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(e.counts.skip_reason.as_deref().unwrap_or("not run"))
+                    );
+                } else {
+                    let _ = writeln!(x, "/>");
+                }
+            }
+            let _ = writeln!(x, "  </testsuite>");
+        }
+        x.push_str("</testsuites>\n");
+        x
+    }
+}
+
+/// Text escaped for XML content and attributes (characters XML 1.0 cannot hold become
+/// `U+FFFD`).
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,184 @@
+//! `devices-harness check`: the conformance checker against a target, or against the
+//! embedded reference server when no `--target` is given.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+
+use crate::check::{self, CaseId, Credentials, Report, Target, Transport};
+use crate::contract::Level;
+use crate::server::Ephemeral;
+
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The target's base URL (`http://127.0.0.1:8080`, `https://graph.microsoft.com/beta`);
+    /// without it the reference server is started on loopback and checked.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The bearer token of the user the checks run as.
+    #[arg(long, env = "DEVICES_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// That user's id (a GUID).
+    #[arg(long, env = "DEVICES_USER_ID")]
+    pub user_id: Option<String>,
+    /// A second user's token, for the cross-user checks (skipped without one).
+    #[arg(long, env = "DEVICES_OTHER_TOKEN", hide_env_values = true)]
+    pub other_token: Option<String>,
+    /// The second user's id.
+    #[arg(long, env = "DEVICES_OTHER_USER_ID")]
+    pub other_user_id: Option<String>,
+    /// `seed` (built in) or a TOML profile file.
+    #[arg(long, default_value = "seed")]
+    pub profile: String,
+    /// Generated cases (half valid, half malformed).
+    #[arg(long, default_value_t = 1000)]
+    pub cases: u64,
+    /// The seed: the same seed sends the same cases.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Cases in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Longest wait for one whole exchange.
+    #[arg(long, default_value = "10s", value_parser = super::parse_duration)]
+    pub timeout: Duration,
+    /// Re-run only this case (`SEED:INDEX`, from a report), shrinking it when it fails.
+    #[arg(long)]
+    pub replay: Option<CaseId>,
+    /// Skip the probes with 4 MiB and trickled bodies.
+    #[arg(long)]
+    pub quick: bool,
+    /// Write JUnit XML here.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Write the JSON report here (schema: `schemas/check-report.schema.json`).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Findings at this level or above fail the run (exit 1).
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+}
+
+/// The lowest level that fails a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Errors only.
+    Error,
+    /// Warnings too.
+    Warning,
+}
+
+impl FailOn {
+    /// As a contract level.
+    pub fn level(self) -> Level {
+        match self {
+            FailOn::Error => Level::Error,
+            FailOn::Warning => Level::Warning,
+        }
+    }
+}
+
+impl CheckArgs {
+    /// The run's configuration.
+    pub fn config(&self) -> anyhow::Result<check::Config> {
+        if self.concurrency == 0 {
+            bail!("--concurrency must be at least 1");
+        }
+        Ok(check::Config {
+            profile: super::load_profile(&self.profile)?,
+            cases: self.cases,
+            seed: self.seed,
+            concurrency: self.concurrency,
+            timeout: self.timeout,
+            replay: self.replay,
+            quick: self.quick,
+            progress: std::io::stderr().is_terminal(),
+            ..check::Config::default()
+        })
+    }
+
+    /// The target's credentials, from the arguments.
+    pub fn credentials(&self) -> anyhow::Result<(Credentials, Option<Credentials>)> {
+        let (Some(token), Some(user_id)) = (&self.token, &self.user_id) else {
+            bail!("--target needs --token and --user-id (or DEVICES_TOKEN and DEVICES_USER_ID)");
+        };
+        let other = match (&self.other_token, &self.other_user_id) {
+            (Some(t), Some(id)) => Some(Credentials::new(t, id)),
+            (None, None) => None,
+            _ => bail!("--other-token and --other-user-id go together"),
+        };
+        Ok((Credentials::new(token, user_id), other))
+    }
+}
+
+/// Runs `check`; returns the exit code (0 pass, 1 findings, 2 usage or unreachable).
+pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(async {
+        match &args.target {
+            Some(url) => {
+                let (user, other) = args.credentials()?;
+                let transport = Transport::http(url, config.concurrency)?;
+                let target = Target {
+                    transport,
+                    user,
+                    other,
+                };
+                Ok(check::run(&target, &config).await?)
+            }
+            None => run_embedded(&config).await,
+        }
+    })?;
+    print!("{}", report.summary());
+    write_outputs(&report, args.json.as_ref(), args.junit.as_ref())?;
+    Ok(if report.passes(args.fail_on.level()) {
+        0
+    } else {
+        1
+    })
+}
+
+/// Checks the reference server, started on loopback with durable SQLite in a temporary
+/// directory.
+pub async fn run_embedded(config: &check::Config) -> anyhow::Result<Report> {
+    let server = Ephemeral::start(config.profile.clone()).await?;
+    let users = server.users().to_vec();
+    let result = match (users.first(), users.get(1)) {
+        (Some(a), Some(b)) => {
+            let target = Target {
+                transport: Transport::http(&server.running.url(), config.concurrency)?,
+                user: Credentials::new(&a.token, &a.id),
+                other: Some(Credentials::new(&b.token, &b.id)),
+            };
+            check::run(&target, config)
+                .await
+                .map_err(anyhow::Error::from)
+        }
+        _ => Err(anyhow::anyhow!("the embedded server has no demo users")),
+    };
+    server.stop().await;
+    result
+}
+
+fn write_outputs(
+    report: &Report,
+    json: Option<&PathBuf>,
+    junit: Option<&PathBuf>,
+) -> anyhow::Result<()> {
+    if let Some(path) = json {
+        std::fs::write(path, report.to_json())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = junit {
+        std::fs::write(path, report.junit())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
