@@ -21,6 +21,7 @@
 //!     transport: Transport::service(router),
 //!     user: Credentials::new(&users[0].token, &users[0].id),
 //!     other: Some(Credentials::new(&users[1].token, &users[1].id)),
+//!     embedded: false,
 //! };
 //! let report = check::run(&target, &Config::default()).await?;
 //! assert_eq!(report.errors(), 0, "{}", report.summary());
@@ -128,6 +129,9 @@ pub struct Target {
     /// A second user, for the cross-user (authorization) checks; without one they are
     /// skipped, not passed.
     pub other: Option<Credentials>,
+    /// Whether this is the embedded reference server (reports then say so, and replay
+    /// lines need no `--target`).
+    pub embedded: bool,
 }
 
 /// Why a run could not be made.

@@ -207,7 +207,14 @@ pub(crate) fn build(
     Report {
         schema: SCHEMA,
         tool: format!("devices-harness {}", env!("CARGO_PKG_VERSION")),
-        target: target.transport.describe(),
+        target: if target.embedded {
+            format!(
+                "embedded reference server at {}",
+                target.transport.describe()
+            )
+        } else {
+            target.transport.describe()
+        },
         profile: config.profile.name().to_owned(),
         seed: config.seed,
         cases,
@@ -272,10 +279,16 @@ fn finding(i: usize, d: Draft, target: &Target, config: &Config, base: &str) -> 
     }
     let case = d.example.case.as_ref().map(|(id, ..)| id.to_string());
     let replay = case.as_ref().map(|id| {
-        format!(
-            "devices-harness check --target \"$TARGET\" --token \"$TOKEN\" --user-id \"$USER_ID\" --profile {} --replay {id}",
-            config.profile.name()
-        )
+        let mut line = "devices-harness check".to_owned();
+        if !target.embedded {
+            // Credentials from DEVICES_TOKEN and DEVICES_USER_ID.
+            let _ = write!(line, " --target {}", shell_quote(base));
+        }
+        if config.profile.name() != crate::Profile::seed().name() {
+            line.push_str(" --profile PROFILE.toml");
+        }
+        let _ = write!(line, " --replay {id}");
+        line
     });
     Finding {
         id: format!("F{}", i + 1),

@@ -130,6 +130,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
                     transport,
                     user,
                     other,
+                    embedded: false,
                 };
                 Ok(check::run(&target, &config).await?)
             }
@@ -156,6 +157,7 @@ pub async fn run_embedded(config: &check::Config) -> anyhow::Result<Report> {
                 transport: Transport::http(&server.running.url(), config.concurrency)?,
                 user: Credentials::new(&a.token, &a.id),
                 other: Some(Credentials::new(&b.token, &b.id)),
+                embedded: true,
             };
             check::run(&target, config)
                 .await

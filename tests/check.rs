@@ -1,0 +1,419 @@
+//! `check` against the reference server (no false positives), against deliberately broken
+//! variants of it (each breaks one rule of a different oracle, and `check` names that
+//! oracle), and against hostile targets that are not HTTP servers at all.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use devices_harness::check::{self, Config, Credentials, Oracle, Report, Target, Transport};
+use devices_harness::contract::Level;
+use devices_harness::server::{self, AppState, Storage, Store, User};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+fn reference() -> (Router, Vec<User>) {
+    let config = server::Config::new("127.0.0.1:0".parse().unwrap());
+    let (store, _thread) = Store::open(&Storage::Memory).unwrap();
+    let users = config.users.clone();
+    (server::app(AppState::new(&config, store)), users)
+}
+
+fn target(transport: Transport, users: &[User], second: bool) -> Target {
+    Target {
+        transport,
+        user: Credentials::new(&users[0].token, &users[0].id),
+        other: second.then(|| Credentials::new(&users[1].token, &users[1].id)),
+        embedded: false,
+    }
+}
+
+fn config(cases: u64) -> Config {
+    Config {
+        cases,
+        seed: 11,
+        concurrency: 4,
+        timeout: Duration::from_secs(2),
+        quick: true,
+        ..Config::default()
+    }
+}
+
+fn errors_of(report: &Report, oracle: Oracle) -> usize {
+    report
+        .findings_of(oracle)
+        .filter(|f| f.level == Level::Error)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_server_passes_every_oracle_in_process() {
+    let (router, users) = reference();
+    let config = Config {
+        quick: false,
+        ..config(600)
+    };
+    let report = check::run(&target(Transport::service(router), &users, true), &config)
+        .await
+        .unwrap();
+    assert_eq!(report.errors(), 0, "{}", report.summary());
+    assert_eq!(report.warnings(), 0, "{}", report.summary());
+    for o in &report.oracles {
+        assert!(o.counts.passed > 0, "{} checked nothing", o.oracle);
+        assert_eq!(o.counts.skipped, 0, "{} skipped checks", o.oracle);
+    }
+    // Every malformed class was sent and judged.
+    let classes: std::collections::HashSet<&str> = report
+        .oracles
+        .iter()
+        .flat_map(|o| &o.endpoints)
+        .map(|e| e.endpoint.as_str())
+        .collect();
+    assert!(classes.contains("POST /users/{id}/devices"));
+    assert!(classes.contains("other user's list unchanged"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_second_user_the_cross_user_checks_are_skipped_not_passed() {
+    let (router, users) = reference();
+    let report = check::run(
+        &target(Transport::service(router), &users, false),
+        &config(60),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.errors(), 0, "{}", report.summary());
+    let authz = report.oracle(Oracle::Authorization).unwrap();
+    assert!(authz.counts.skipped >= 5, "{}", report.summary());
+    assert!(report.summary().contains("no second user"));
+    assert!(report.junit().contains("<skipped message=\"no second user"));
+}
+
+/// One rule of one oracle broken on top of the reference server.
+#[derive(Clone, Copy, Debug)]
+enum Break {
+    /// acceptance: any non-ASCII byte in a create body is a 400.
+    RejectNonAscii,
+    /// round-trip: DateTimeOffsets come back without their fraction digits.
+    DropFraction,
+    /// rejection: 400s carry a plain-text body, not a Graph error.
+    PlainTextErrors,
+    /// server-errors: a negative number in a body is a 500.
+    NegativeNumber500,
+    /// authentication: any bearer token is taken as the first user's.
+    AnyBearerToken,
+    /// authorization: `/users/{anyone}/devices` creates for the caller.
+    IgnoreUsersId,
+    /// persistence: a quarter of the devices cannot be read back.
+    LoseSomeWrites,
+    /// http: 405 without `Allow`.
+    NoAllowHeader,
+    /// liveness: after a deeply nested body, the server stalls for 3 s.
+    WedgeAfterDeepNesting,
+}
+
+struct Broken {
+    kind: Break,
+    first_token: String,
+    first_id: String,
+    wedged_until: Mutex<Option<Instant>>,
+}
+
+async fn body_bytes(body: Body) -> bytes::Bytes {
+    axum::body::to_bytes(body, 64 << 20)
+        .await
+        .unwrap_or_default()
+}
+
+fn graph_error(status: StatusCode, code: &str) -> Response {
+    let body = format!(r#"{{"error":{{"code":"{code}","message":"broken on purpose"}}}}"#);
+    (status, [("content-type", "application/json")], body).into_response()
+}
+
+async fn breaker(State(b): State<Arc<Broken>>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let bytes = body_bytes(body).await;
+    let post = parts.method == http::Method::POST;
+    let wedged = *b.wedged_until.lock().unwrap();
+    if let Some(until) = wedged {
+        let now = Instant::now();
+        if now < until {
+            tokio::time::sleep(until - now).await;
+        }
+    }
+    match b.kind {
+        Break::RejectNonAscii if post && bytes.iter().any(|&c| c >= 0x80) => {
+            return graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest");
+        }
+        Break::NegativeNumber500 if post && bytes.windows(2).any(|w| w == b":-") => {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        Break::AnyBearerToken => {
+            let bearer = parts
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .is_some_and(|t| !t.trim().is_empty());
+            if bearer {
+                let v = HeaderValue::from_str(&format!("Bearer {}", b.first_token)).unwrap();
+                parts.headers.insert("authorization", v);
+            }
+        }
+        Break::IgnoreUsersId if post => {
+            let path = parts.uri.path().to_owned();
+            if path.starts_with("/users/") && !path.contains(&b.first_id) {
+                parts.uri = Uri::from_static("/me/devices");
+            }
+        }
+        Break::LoseSomeWrites if parts.method == http::Method::GET => {
+            let path = parts.uri.path();
+            let id_tail = path.rsplit('/').next().unwrap_or("");
+            if path.matches('/').count() >= 3 && id_tail.ends_with(['0', '1', '2', '3']) {
+                return graph_error(StatusCode::NOT_FOUND, "Request_ResourceNotFound");
+            }
+        }
+        Break::WedgeAfterDeepNesting if bytes.starts_with(b"[[[[") => {
+            *b.wedged_until.lock().unwrap() = Some(Instant::now() + Duration::from_secs(3));
+        }
+        _ => {}
+    }
+    let mut response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    match b.kind {
+        Break::PlainTextErrors if response.status() == StatusCode::BAD_REQUEST => (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "text/plain")],
+            "bad request",
+        )
+            .into_response(),
+        Break::NoAllowHeader if response.status() == StatusCode::METHOD_NOT_ALLOWED => {
+            response.headers_mut().remove("allow");
+            response
+        }
+        Break::DropFraction if response.status().is_success() => {
+            let (mut parts, body) = response.into_parts();
+            let body = drop_fractions(&body_bytes(body).await);
+            parts.headers.remove("content-length");
+            Response::from_parts(parts, Body::from(body))
+        }
+        _ => response,
+    }
+}
+
+/// `...T12:30:45.123Z` -> `...T12:30:45Z` everywhere in the text.
+fn drop_fractions(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let time = text.get(i..i + 10).is_some_and(|w| {
+            w[0] == b'T'
+                && w[3] == b':'
+                && w[6] == b':'
+                && w[9] == b'.'
+                && [1, 2, 4, 5, 7, 8].iter().all(|&k| w[k].is_ascii_digit())
+        });
+        if time {
+            out.extend_from_slice(&text[i..i + 9]);
+            i += 10;
+            while text.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The breaker wraps the whole router, so it sees requests before routing.
+fn broken(kind: Break) -> (Transport, Vec<User>) {
+    let (router, users) = reference();
+    let state = Arc::new(Broken {
+        kind,
+        first_token: users[0].token.clone(),
+        first_id: users[0].id.clone(),
+        wedged_until: Mutex::new(None),
+    });
+    let layer = middleware::from_fn_with_state(state, breaker);
+    (
+        Transport::service(tower::Layer::layer(&layer, router)),
+        users,
+    )
+}
+
+async fn check_broken(kind: Break) -> Report {
+    let (transport, users) = broken(kind);
+    check::run(&target(transport, &users, true), &config(200))
+        .await
+        .unwrap()
+}
+
+macro_rules! broken_servers {
+    ($($test:ident: $kind:ident => $oracle:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $test() {
+            let report = check_broken(Break::$kind).await;
+            assert!(
+                errors_of(&report, Oracle::$oracle) > 0,
+                "{:?} not caught by {}:\n{}",
+                Break::$kind,
+                Oracle::$oracle,
+                report.summary()
+            );
+            assert!(!report.passes(Level::Error));
+        }
+    )*};
+}
+
+broken_servers! {
+    rejecting_non_ascii_fails_acceptance: RejectNonAscii => Acceptance;
+    dropping_fraction_digits_fails_round_trip: DropFraction => RoundTrip;
+    plain_text_errors_fail_rejection: PlainTextErrors => Rejection;
+    a_500_on_negative_numbers_fails_server_errors: NegativeNumber500 => ServerErrors;
+    taking_any_token_fails_authentication: AnyBearerToken => Authentication;
+    ignoring_the_users_id_fails_authorization: IgnoreUsersId => Authorization;
+    losing_writes_fails_persistence: LoseSomeWrites => Persistence;
+    a_405_without_allow_fails_http: NoAllowHeader => Http;
+    stalling_after_deep_nesting_fails_liveness: WedgeAfterDeepNesting => Liveness;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_case_is_shrunk_reproduced_and_replayed() {
+    let report = check_broken(Break::RejectNonAscii).await;
+    let finding = report
+        .findings_of(Oracle::Acceptance)
+        .find(|f| f.case.is_some())
+        .expect("an acceptance finding from a generated case");
+    eprintln!("{}", report.summary());
+    let shrink = finding.shrink.as_ref().expect("shrunk");
+    assert!(shrink.steps > 0, "{finding:#?}");
+    let body = finding.reproduce.body.as_deref().expect("a UTF-8 body");
+    assert!(
+        !body.is_ascii(),
+        "the shrunk body still breaks the rule: {body}"
+    );
+    // The simplest device: nulls and empty collections, and the one non-ASCII character.
+    assert!(body.len() < 1000, "{} bytes: {body}", body.len());
+    assert!(finding.reproduce.curl.contains("--data-binary @-"));
+    assert!(finding.reproduce.curl.contains("$TOKEN"));
+    assert!(!finding.reproduce.curl.contains(&reference().1[0].token));
+    // --replay runs exactly that case, and finds it again.
+    let (transport, users) = broken(Break::RejectNonAscii);
+    let replay = Config {
+        replay: finding.case.as_ref().map(|c| c.parse().unwrap()),
+        ..config(200)
+    };
+    let again = check::run(&target(transport, &users, true), &replay)
+        .await
+        .unwrap();
+    assert_eq!(again.cases, 1);
+    assert!(
+        errors_of(&again, Oracle::Acceptance) > 0,
+        "{}",
+        again.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_report_follows_its_schema_and_junit_names_each_oracle() {
+    let report = check_broken(Break::LoseSomeWrites).await;
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/check-report.schema.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    let errors = common::schema::errors(&schema, &json);
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(!report.findings.is_empty());
+    // A report with a finding not in the schema's shape is caught.
+    let mut bad = json.clone();
+    bad["findings"][0]["level"] = "fatal".into();
+    assert!(!common::schema::errors(&schema, &bad).is_empty());
+    let junit = report.junit();
+    for oracle in Oracle::ALL {
+        assert!(junit.contains(&format!("<testsuite name=\"{oracle}\"")));
+    }
+    assert!(junit.contains("<failure message="));
+}
+
+/// A loopback "server" that answers every connection with `answer`.
+async fn hostile(answer: &'static [u8], stall: bool) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                if stall {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
+                let _ = s.write_all(answer).await;
+                if answer.ends_with(b"chunked\r\n\r\n") {
+                    // An endless body.
+                    let chunk = format!("{:x}\r\n{}\r\n", 65536, "x".repeat(65536));
+                    while s.write_all(chunk.as_bytes()).await.is_ok() {}
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_targets_are_findings_never_hangs() {
+    let cases: [(&str, &'static [u8], bool); 5] = [
+        ("garbage", b"SSH-2.0-OpenSSH\r\n\r\n", false),
+        ("closed", b"", false),
+        ("stalled", b"", true),
+        ("endless body", b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n", false),
+        ("wrong content type", b"HTTP/1.1 201 Created\r\ncontent-type: text/html\r\ncontent-length: 5\r\n\r\n<html", false),
+    ];
+    for (name, answer, stall) in cases {
+        let url = hostile(answer, stall).await;
+        let config = Config {
+            timeout: Duration::from_millis(500),
+            ..config(100)
+        };
+        let users = User::demo(3);
+        let t = target(Transport::http(&url, 4).unwrap(), &users, true);
+        let started = Instant::now();
+        // A guard against a hang, far above what the run needs.
+        let report = tokio::time::timeout(Duration::from_secs(60), check::run(&t, &config))
+            .await
+            .unwrap_or_else(|_| panic!("{name}: check hung"))
+            .unwrap();
+        assert!(!report.passes(Level::Error), "{name}: {}", report.summary());
+        let broken = errors_of(&report, Oracle::ServerErrors)
+            + errors_of(&report, Oracle::Acceptance)
+            + errors_of(&report, Oracle::RoundTrip);
+        assert!(broken > 0, "{name}: {}", report.summary());
+        eprintln!(
+            "{name}: {:?}, {} findings",
+            started.elapsed(),
+            report.findings.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_target_is_an_error_not_a_report() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let users = User::demo(3);
+    let t = target(Transport::http(&url, 1).unwrap(), &users, false);
+    let err = check::run(&t, &config(10)).await.unwrap_err();
+    assert!(err.to_string().contains("unreachable"), "{err}");
+}

@@ -1,0 +1,113 @@
+//! `devices-harness check` as a user runs it: the embedded default, report files, exit
+//! codes (0 pass, 1 findings, 2 usage or unreachable).
+
+mod common;
+
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_devices-harness"))
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dh-check-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn the_embedded_default_passes_and_writes_both_reports() {
+    let (json, junit) = (temp("report.json"), temp("junit.xml"));
+    let out = bin()
+        .args(["check", "--cases", "200", "--quick", "--json"])
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("0 errors, 0 warnings"), "{stdout}");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/check-report.schema.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(
+        common::schema::errors(&schema, &report),
+        Vec::<String>::new()
+    );
+    assert_eq!(report["cases"], 200);
+    let target = report["target"].as_str().unwrap();
+    assert!(
+        target.starts_with("embedded reference server at http://127.0.0.1:"),
+        "{target}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.starts_with("<?xml") && xml.contains("<testsuite name=\"liveness\""));
+}
+
+#[test]
+fn findings_exit_1_and_a_dead_target_or_bad_usage_exit_2() {
+    // A target that answers every request with garbage: findings, exit 1.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 500 Oops\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let out = bin()
+        .args([
+            "check",
+            "--cases",
+            "20",
+            "--quick",
+            "--timeout",
+            "1s",
+            "--target",
+            &url,
+        ])
+        .args([
+            "--token",
+            "t0ken-for-the-test",
+            "--user-id",
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("[server-errors/status-500]"), "{stdout}");
+    assert!(
+        !stdout.contains("t0ken-for-the-test"),
+        "the token leaked into the report"
+    );
+
+    // Nothing listening: exit 2.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out = bin()
+        .args(["check", "--target", &dead, "--token", "t", "--user-id", "u"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unreachable"));
+
+    // A target without credentials, or a malformed replay id: exit 2.
+    let out = bin()
+        .args(["check", "--target", &url])
+        .env_remove("DEVICES_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = bin().args(["check", "--replay", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
