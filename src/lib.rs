@@ -13,6 +13,7 @@
 //! - [`error`]: [`PayloadError`], which rule was broken and where;
 //! - [`generate`]: valid devices as proptest strategies, and their JSON spellings;
 //! - [`check`]: the conformance checker, over HTTP or in process;
+//! - [`load`]: goose load scenarios, the integrity pass and report merging;
 //! - [`fuzz`]: the bodies of the fuzz targets, replayed by `cargo test`;
 //! - [`cli`]: the `devices-harness` command line.
 //!
@@ -31,6 +32,7 @@ pub mod contract;
 pub mod error;
 pub mod fuzz;
 pub mod generate;
+pub mod load;
 pub mod model;
 pub mod parse;
 mod scan;

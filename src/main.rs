@@ -3,6 +3,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use devices_harness::cli::{Cli, run};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {

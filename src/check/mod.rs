@@ -37,7 +37,7 @@ use futures_util::StreamExt;
 use http::Method;
 
 mod cases;
-mod oracles;
+pub(crate) mod oracles;
 mod probes;
 mod report;
 pub mod shrink;

@@ -13,12 +13,14 @@ use crate::contract::Profile;
 mod check;
 mod corpus;
 mod generate;
+mod load;
 mod serve;
 mod validate;
 
 pub use check::{CheckArgs, FailOn};
 pub use corpus::{CorpusCommand, ExportArgs};
 pub use generate::GenArgs;
+pub use load::{LoadArgs, LoadCommand};
 pub use serve::ServeArgs;
 pub use validate::ValidateArgs;
 
@@ -43,6 +45,8 @@ pub enum Command {
     Corpus(CorpusCommand),
     /// Check an endpoint (by default the embedded reference server) against the contract.
     Check(CheckArgs),
+    /// Load-test an endpoint (by default the embedded reference server) with goose.
+    Load(Box<LoadArgs>),
     /// Run the reference devices endpoint (durable SQLite) until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
     /// Print a profile (the built-in `seed` by default) as TOML, the form `--profile` reads.
@@ -60,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Gen(args) => generate::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Load(args) => load::run(*args),
         Command::Corpus(cmd) => corpus::run(&cmd),
         Command::Profile { profile } => {
             print!("{}", load_profile(&profile)?.to_toml());

@@ -1,0 +1,205 @@
+//! `devices-harness load`: a goose load test against a target (by default the embedded
+//! reference server), with goose's own options, reports and thresholds, and an integrity
+//! pass after it; `load merge` combines the JSON reports of several workers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use goose::config::GooseConfiguration;
+
+use crate::check::Credentials;
+use crate::load::{self, Integrity, Options, Weights, WorkerReport};
+use crate::server::{Ephemeral, User};
+
+/// Arguments of `load`.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LoadArgs {
+    /// `load merge`.
+    #[command(subcommand)]
+    pub command: Option<LoadCommand>,
+    /// The target's base URL; without it the reference server is started on loopback
+    /// (durable SQLite in a temporary directory) and loaded.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The bearer token of the user the load runs as.
+    #[arg(long, env = "DEVICES_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// That user's id.
+    #[arg(long, env = "DEVICES_USER_ID")]
+    pub user_id: Option<String>,
+    /// Users and tokens, `[{"id": "...", "token": "..."}]`: goose user i runs as user
+    /// i mod N of this worker's shard.
+    #[arg(long, conflicts_with_all = ["token", "user_id"])]
+    pub users_file: Option<PathBuf>,
+    /// `seed` (built in) or a TOML profile file.
+    #[arg(long, default_value = "seed")]
+    pub profile: String,
+    /// The seed of the generators.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Share of malformed requests (0 to 1).
+    #[arg(long, default_value_t = 0.1)]
+    pub malformed_ratio: f64,
+    /// Share of read-backs (0 to 1).
+    #[arg(long, default_value_t = 0.1)]
+    pub read_ratio: f64,
+    /// After the run: read back every created device (`exhaustive`), `sample:N`, or
+    /// `off`.
+    #[arg(long, default_value = "exhaustive")]
+    pub integrity: Integrity,
+    /// Valid payloads generated before the attack and drawn from at random (a quarter
+    /// as many malformed ones); 0 generates each payload as it is sent.
+    #[arg(long, default_value_t = 4096)]
+    pub payload_pool: usize,
+    /// This worker's index (0-based), for scale-out.
+    #[arg(long, default_value_t = 0)]
+    pub worker_index: usize,
+    /// Workers in the whole run; each takes users i, i + N, ... of `--users-file`.
+    #[arg(long, default_value_t = 1)]
+    pub worker_count: usize,
+    /// Write this worker's JSON report here (the input of `load merge`).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// goose's options (`--users`, `--increase-rate`, `--run-time`, `--threshold`,
+    /// `--report-file`, `--co-mitigation`, `--throttle-requests`, ...).
+    #[command(flatten)]
+    pub goose: GooseConfiguration,
+}
+
+impl std::fmt::Debug for LoadArgs {
+    // goose's configuration has no `Debug`; the rest is shown, tokens left out.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadArgs")
+            .field("command", &self.command)
+            .field("target", &self.target)
+            .field("user_id", &self.user_id)
+            .field("users_file", &self.users_file)
+            .field("profile", &self.profile)
+            .field("seed", &self.seed)
+            .field("integrity", &self.integrity)
+            .field("worker_index", &self.worker_index)
+            .field("worker_count", &self.worker_count)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `load` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LoadCommand {
+    /// Combine workers' JSON reports: counts and histograms summed, percentiles recomputed.
+    Merge {
+        /// The reports.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Write the merged report here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
+
+/// Runs `load`; returns the exit code (0 passed, 1 a threshold or integrity failed).
+pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
+    if let Some(LoadCommand::Merge { reports, json }) = &args.command {
+        return merge(reports, json.as_ref());
+    }
+    if args.worker_count == 0 || args.worker_index >= args.worker_count {
+        bail!("--worker-index must be below --worker-count");
+    }
+    let weights =
+        Weights::from_ratios(args.malformed_ratio, args.read_ratio).map_err(anyhow::Error::msg)?;
+    let mut goose = args.goose.clone();
+    // Bounded by default: 10 s, all users started in the first second.
+    goose.run_time.get_or_insert_with(|| "10".to_owned());
+    let users = goose.users.unwrap_or(8);
+    goose.users = Some(users);
+    goose.increase_rate.get_or_insert_with(|| users.to_string());
+    let mut options = Options {
+        profile: super::load_profile(&args.profile)?,
+        seed: args.seed,
+        weights,
+        integrity: args.integrity,
+        worker_index: args.worker_index,
+        worker_count: args.worker_count,
+        payload_pool: args.payload_pool,
+        ..Options::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(async {
+        let embedded = match &args.target {
+            Some(url) => {
+                goose.host = Some(url.trim_end_matches('/').to_owned());
+                options.users = credentials(&args)?;
+                None
+            }
+            None => {
+                let server = Ephemeral::start(options.profile.clone()).await?;
+                goose.host = Some(server.running.url());
+                options.users = server
+                    .users()
+                    .iter()
+                    .map(|u| Credentials::new(&u.token, &u.id))
+                    .collect();
+                Some(server)
+            }
+        };
+        let outcome = load::run(goose, &options, Duration::from_secs(30)).await;
+        if let Some(server) = embedded {
+            server.stop().await;
+        }
+        outcome
+    })?;
+    print!("\n{}", outcome.report.summary());
+    if let Some(path) = &args.json {
+        write_report(path, &outcome.report)?;
+    }
+    Ok(if outcome.passed() { 0 } else { 1 })
+}
+
+/// This worker's shard of the users.
+fn credentials(args: &LoadArgs) -> anyhow::Result<Vec<Credentials>> {
+    let all: Vec<Credentials> = match (&args.users_file, &args.token, &args.user_id) {
+        (Some(file), ..) => User::load(file)?
+            .iter()
+            .map(|u| Credentials::new(&u.token, &u.id))
+            .collect(),
+        (None, Some(token), Some(id)) => vec![Credentials::new(token, id)],
+        _ => bail!("--target needs --token and --user-id, or --users-file"),
+    };
+    let shard: Vec<Credentials> = if all.len() >= args.worker_count {
+        all.into_iter()
+            .skip(args.worker_index)
+            .step_by(args.worker_count)
+            .collect()
+    } else {
+        // Fewer users than workers: the workers share them.
+        all
+    };
+    Ok(shard)
+}
+
+fn write_report(path: &PathBuf, report: &WorkerReport) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(report)?;
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn merge(paths: &[PathBuf], json: Option<&PathBuf>) -> anyhow::Result<u8> {
+    let mut reports = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let report: WorkerReport = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a load report", path.display()))?;
+        reports.push(report);
+    }
+    let merged = load::merge(&reports).map_err(anyhow::Error::msg)?;
+    print!("{}", merged.summary());
+    if let Some(path) = json {
+        write_report(path, &merged)?;
+    }
+    Ok(if merged.passed() { 0 } else { 1 })
+}

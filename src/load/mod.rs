@@ -1,0 +1,352 @@
+//! `load`: goose load tests against a devices endpoint, with read-back integrity.
+//!
+//! A run is a goose attack (scenarios in [`scenarios`]: `create_me`, `create_user`,
+//! `malformed`, `read_back`, weighted), with goose's own configuration, reports and
+//! thresholds; then an **integrity pass** that reads back every device that got a 201
+//! (or a sample) and compares it with what was sent, regenerated from its seed, so a lost
+//! or altered write fails the run however fast it was. Each run can write a
+//! [`WorkerReport`]; [`merge`] combines the reports of several workers (sums counts,
+//! merges latency histograms, never averages percentiles).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use goose::config::GooseConfiguration;
+use goose::prelude::*;
+
+use crate::check::Credentials;
+use crate::contract::Profile;
+use crate::generate::Rng;
+use crate::generate::fast::Generator;
+use crate::generate::malformed::{Defect, MalformedCase};
+
+mod integrity;
+mod report;
+mod scenarios;
+
+pub use integrity::{Integrity, IntegrityReport};
+pub use report::{RequestReport, WorkerReport, merge};
+
+/// Transaction weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Weights {
+    /// `POST /me/devices`, valid.
+    pub create_me: usize,
+    /// `POST /users/{id}/devices`, valid.
+    pub create_user: usize,
+    /// Malformed requests.
+    pub malformed: usize,
+    /// `GET` of a device this user created.
+    pub read_back: usize,
+}
+
+impl Weights {
+    /// Weights out of 1,000 for a malformed share and a read share (each 0 to 1); the
+    /// rest is split between the two create paths.
+    pub fn from_ratios(malformed: f64, read: f64) -> Result<Weights, String> {
+        let ok = |r: f64| (0.0..=1.0).contains(&r);
+        if !ok(malformed) || !ok(read) || malformed + read > 1.0 {
+            return Err(format!(
+                "ratios must be in 0..=1 and add up to at most 1 (malformed {malformed}, read {read})"
+            ));
+        }
+        let m = (malformed * 1000.0).round() as usize;
+        let r = (read * 1000.0).round() as usize;
+        let creates = 1000 - m - r;
+        Ok(Weights {
+            create_me: creates - creates / 2,
+            create_user: creates / 2,
+            malformed: m,
+            read_back: r,
+        })
+    }
+}
+
+/// What a load run does besides goose's own configuration.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The contract payloads are generated for.
+    pub profile: Profile,
+    /// The seed of every user's generator.
+    pub seed: u64,
+    /// This worker's users (goose user `i` runs as `users[i % len]`).
+    pub users: Vec<Credentials>,
+    /// Transaction weights.
+    pub weights: Weights,
+    /// Malformed class weights (default: every class but `body-too-large`).
+    pub defect_weights: Vec<(Defect, u64)>,
+    /// How the integrity pass reads back.
+    pub integrity: Integrity,
+    /// This worker's index (0-based) among `worker_count`.
+    pub worker_index: usize,
+    /// Workers in all.
+    pub worker_count: usize,
+    /// Valid payloads generated before the attack and drawn from at random during it
+    /// (a quarter as many malformed ones); 0 generates every payload when it is sent.
+    pub payload_pool: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            profile: Profile::seed().clone(),
+            seed: 1,
+            users: Vec::new(),
+            weights: Weights::from_ratios(0.1, 0.1).unwrap_or(Weights {
+                create_me: 1,
+                create_user: 1,
+                malformed: 0,
+                read_back: 0,
+            }),
+            defect_weights: Generator::default_weights(),
+            integrity: Integrity::Exhaustive,
+            worker_index: 0,
+            worker_count: 1,
+            payload_pool: 4096,
+        }
+    }
+}
+
+/// A device that got a 201: whose, where to read it, and the seed that regenerates it.
+#[derive(Clone, Debug)]
+pub(crate) struct Created {
+    user: usize,
+    read_path: String,
+    seed: u64,
+    /// Whether the body carried its client id.
+    keep_id: bool,
+}
+
+/// What every goose user of a run shares.
+pub(crate) struct Shared {
+    profile: Profile,
+    reading: Profile,
+    seed: u64,
+    worker_index: usize,
+    users: Vec<Credentials>,
+    weights: Weights,
+    defect_weights: Vec<(Defect, u64)>,
+    /// A user id that is nobody's, for the other-user malformed class.
+    stranger: String,
+    created: Mutex<Vec<Created>>,
+    generation_nanos: AtomicU64,
+    /// `Bearer <token>` of each user, made once.
+    bearer: Vec<http::HeaderValue>,
+    /// `/users/{id}/devices` of each user.
+    own_paths: Vec<String>,
+    /// Valid payloads made before the attack: (seed, body without client id).
+    pool: Vec<(u64, Bytes)>,
+    /// Malformed cases made before the attack.
+    malformed_pool: Vec<Arc<MalformedCase>>,
+}
+
+impl Shared {
+    /// Generates `n` valid payloads and `n / 4` malformed cases, timed as generation.
+    fn fill_pools(&mut self, n: usize) {
+        let started = Instant::now();
+        let mut rng = Rng::new(self.seed ^ 0x9001 ^ ((self.worker_index as u64) << 32));
+        let mut scratch = String::new();
+        let mut pool = Vec::with_capacity(n);
+        for _ in 0..n {
+            let seed = rng.next_u64();
+            let mut body = Vec::with_capacity(4096);
+            scenarios::write_valid(self, seed, false, &mut body, &mut scratch);
+            pool.push((seed, Bytes::from(body)));
+        }
+        let mut generator = Generator::with_profile(self.profile.clone(), rng.next_u64())
+            .with_weights(self.defect_weights.clone());
+        self.malformed_pool = (0..n / 4)
+            .map(|_| Arc::new(generator.malformed()))
+            .collect();
+        self.pool = pool;
+        self.generation_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    fn remember(&self, c: Created) {
+        if let Ok(mut all) = self.created.lock() {
+            all.push(c);
+        }
+    }
+}
+
+/// What a run measured and found.
+#[derive(Debug)]
+pub struct Outcome {
+    /// goose's metrics.
+    pub metrics: GooseMetrics,
+    /// The thresholds that failed (`rule: observed`), none when all passed.
+    pub failed_thresholds: Vec<String>,
+    /// The integrity pass.
+    pub integrity: IntegrityReport,
+    /// The report for `load merge`.
+    pub report: WorkerReport,
+}
+
+impl Outcome {
+    /// Whether the run passes: thresholds held and no write was lost or altered.
+    pub fn passed(&self) -> bool {
+        self.failed_thresholds.is_empty() && self.integrity.clean()
+    }
+}
+
+/// The scenario of a run and what it records: build it, register [`Attack::scenario`] in
+/// a goose attack (the CLI's, or a goose binary of one's own, as
+/// `loadtests/devices.rs` does), execute, then [`Attack::verify`].
+pub struct Attack {
+    shared: Arc<Shared>,
+    host: String,
+}
+
+impl Attack {
+    /// An attack on `host` (the base URL goose sends to) with `options`.
+    pub fn new(host: &str, options: &Options) -> anyhow::Result<Attack> {
+        anyhow::ensure!(
+            !options.users.is_empty(),
+            "a load run needs at least one user"
+        );
+        let mut rng = Rng::new(options.seed ^ 0x57a2);
+        let stranger = crate::model::Guid::from_random(
+            (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64()),
+        );
+        let mut shared = Shared {
+            reading: crate::check::oracles::reading_profile(&options.profile),
+            profile: options.profile.clone(),
+            seed: options.seed,
+            worker_index: options.worker_index,
+            users: options.users.clone(),
+            weights: options.weights,
+            defect_weights: options.defect_weights.clone(),
+            stranger: stranger.as_str().to_owned(),
+            created: Mutex::new(Vec::new()),
+            generation_nanos: AtomicU64::new(0),
+            bearer: options
+                .users
+                .iter()
+                .map(|u| http::HeaderValue::from_str(&format!("Bearer {}", u.token)))
+                .collect::<Result<_, _>>()?,
+            own_paths: options
+                .users
+                .iter()
+                .map(|u| format!("/users/{}/devices", u.user_id))
+                .collect(),
+            pool: Vec::new(),
+            malformed_pool: Vec::new(),
+        };
+        shared.fill_pools(options.payload_pool);
+        Ok(Attack {
+            host: host.trim_end_matches('/').to_owned(),
+            shared: Arc::new(shared),
+        })
+    }
+
+    /// The goose scenario: `create_me`, `create_user`, `malformed`, `read_back`.
+    pub fn scenario(&self) -> Result<Scenario, GooseError> {
+        scenarios::scenario(&self.shared)
+    }
+
+    /// Devices that got a 201 so far.
+    pub fn created(&self) -> usize {
+        self.shared.created.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// Time spent generating payloads so far.
+    pub fn generation_time(&self) -> Duration {
+        Duration::from_nanos(self.shared.generation_nanos.load(Ordering::Relaxed))
+    }
+
+    /// The integrity pass: reads back the devices that got a 201 (all, a sample, or
+    /// none) and compares each with what was sent.
+    pub async fn verify(&self, mode: Integrity) -> anyhow::Result<IntegrityReport> {
+        let created = self
+            .shared
+            .created
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        integrity::verify(&self.host, &self.shared, created, mode).await
+    }
+}
+
+/// Runs the attack described by `goose` (its `host` is the target) with `options`, then
+/// the integrity pass. The attack always ends: goose stops at `--run-time`, and the whole
+/// attack is abandoned `grace` after that. goose's telnet and WebSocket controllers stay
+/// off unless their options are given.
+pub async fn run(
+    mut goose: GooseConfiguration,
+    options: &Options,
+    grace: Duration,
+) -> anyhow::Result<Outcome> {
+    let host = goose
+        .host
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no target host"))?;
+    let cpu_before = process_cpu();
+    let attack = Attack::new(&host, options)?;
+    goose.timeout.get_or_insert_with(|| "10".to_owned());
+    if goose.telnet_host.is_none() && goose.telnet_port.is_none() {
+        goose.no_telnet = true;
+    }
+    if !goose.websocket && goose.websocket_host.is_none() && goose.websocket_port.is_none() {
+        goose.no_websocket = true;
+    }
+    let run_time = goose
+        .run_time
+        .as_deref()
+        .and_then(|t| crate::cli::parse_duration(t).ok());
+    let started = Instant::now();
+    let execute = GooseAttack::initialize_with_config(goose)?
+        .register_scenario(attack.scenario()?)
+        .execute();
+    let result = match run_time {
+        Some(t) => tokio::time::timeout(t + grace, execute)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!("the attack did not end within {grace:?} of --run-time")
+            })?,
+        None => execute.await,
+    };
+    let elapsed = started.elapsed();
+    let cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(a, b)| a.saturating_sub(b));
+    let (metrics, failed_thresholds) = match result {
+        Ok(metrics) => (metrics, Vec::new()),
+        Err(GooseError::ThresholdsFailed { failed, metrics }) => {
+            let failed = failed.iter().map(|t| format!("{t:?}")).collect();
+            (*metrics.0, failed)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let integrity = attack.verify(options.integrity).await?;
+    let report = WorkerReport::new(
+        &host,
+        options,
+        &metrics,
+        &failed_thresholds,
+        &integrity,
+        elapsed,
+        attack.generation_time(),
+        cpu,
+    );
+    Ok(Outcome {
+        metrics,
+        failed_thresholds,
+        integrity,
+        report,
+    })
+}
+
+/// CPU time (user + system) of this process so far, where the platform says (Linux).
+pub fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // Clock ticks; 100 per second on every Linux this runs on.
+    Some(Duration::from_millis((utime + stime) * 10))
+}

@@ -1,0 +1,371 @@
+//! The load report a worker writes (`--json`), and [`merge`], which combines the reports
+//! of several workers honestly: counts and latency histograms are summed, and every
+//! percentile is computed again from the merged histogram, never averaged.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use goose::metrics::GooseMetrics;
+use serde::{Deserialize, Serialize};
+
+use super::{IntegrityReport, Options};
+
+/// The report's schema id.
+pub const SCHEMA: &str = "devices-harness/load-report/1";
+
+/// One request name's figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestReport {
+    /// Requests sent.
+    pub count: u64,
+    /// Requests that got what was expected.
+    pub success: u64,
+    /// Requests that did not.
+    pub fail: u64,
+    /// Answers by status code (`0`: no answer).
+    pub status_codes: BTreeMap<String, u64>,
+    /// Response times: bucket floor in microseconds (goose's log-linear buckets, each at
+    /// most 1/64 of its floor wide) to count.
+    pub histogram_us: BTreeMap<u64, u64>,
+    /// All response times added, in microseconds.
+    pub total_time_us: u64,
+    /// The fastest, in microseconds.
+    pub min_us: u64,
+    /// The slowest, in microseconds.
+    pub max_us: u64,
+    /// Derived from the histogram: mean and percentiles in milliseconds.
+    #[serde(default)]
+    pub latency_ms: Latency,
+}
+
+/// Latency figures derived from a histogram.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Slowest.
+    pub max: f64,
+}
+
+impl RequestReport {
+    fn add(&mut self, other: &RequestReport) {
+        let first = self.count == 0;
+        self.count += other.count;
+        self.success += other.success;
+        self.fail += other.fail;
+        for (k, v) in &other.status_codes {
+            *self.status_codes.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.histogram_us {
+            *self.histogram_us.entry(*k).or_default() += v;
+        }
+        self.total_time_us += other.total_time_us;
+        self.min_us = if first {
+            other.min_us
+        } else {
+            self.min_us.min(other.min_us)
+        };
+        self.max_us = self.max_us.max(other.max_us);
+        self.derive();
+    }
+
+    /// The time (bucket floor, microseconds) at or below which `q` of the times fall.
+    pub fn quantile_us(&self, q: f64) -> u64 {
+        let total: u64 = self.histogram_us.values().sum();
+        if total == 0 {
+            return 0;
+        }
+        let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for (floor, n) in &self.histogram_us {
+            seen += n;
+            if seen >= rank {
+                return *floor;
+            }
+        }
+        self.max_us
+    }
+
+    fn derive(&mut self) {
+        let ms = |us: u64| us as f64 / 1000.0;
+        let timed: u64 = self.histogram_us.values().sum();
+        self.latency_ms = Latency {
+            mean: if timed == 0 {
+                0.0
+            } else {
+                ms(self.total_time_us) / timed as f64
+            },
+            p50: ms(self.quantile_us(0.50)),
+            p90: ms(self.quantile_us(0.90)),
+            p95: ms(self.quantile_us(0.95)),
+            p99: ms(self.quantile_us(0.99)),
+            max: ms(self.max_us),
+        };
+    }
+}
+
+/// A load run's figures (one worker's, or several merged).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerReport {
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// The target's base URL.
+    pub target: String,
+    /// The workers whose figures these are.
+    pub workers: Vec<usize>,
+    /// Workers in the whole run.
+    pub worker_count: usize,
+    /// The longest worker's wall time, in seconds.
+    pub duration_seconds: f64,
+    /// Goose users at most, summed over workers.
+    pub users: u64,
+    /// Per request name (`POST /me/devices`, ...).
+    pub requests: BTreeMap<String, RequestReport>,
+    /// Every request together.
+    pub totals: RequestReport,
+    /// Requests per second: each worker's count over its duration, summed.
+    pub requests_per_second: f64,
+    /// Thresholds that failed.
+    pub failed_thresholds: Vec<String>,
+    /// The integrity pass, summed.
+    pub integrity: IntegrityReport,
+    /// Time spent generating payloads, in seconds.
+    pub generation_seconds: f64,
+    /// This process's CPU time during the attack, in seconds (where measurable).
+    pub cpu_seconds: Option<f64>,
+}
+
+impl WorkerReport {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        target: &str,
+        options: &Options,
+        metrics: &GooseMetrics,
+        failed_thresholds: &[String],
+        integrity: &IntegrityReport,
+        elapsed: Duration,
+        generation: Duration,
+        cpu: Option<Duration>,
+    ) -> WorkerReport {
+        let mut requests = BTreeMap::new();
+        let mut totals = RequestReport::default();
+        for (key, agg) in &metrics.requests {
+            let data = &agg.raw_data;
+            let mut r = RequestReport {
+                count: (agg.success_count + agg.fail_count) as u64,
+                success: agg.success_count as u64,
+                fail: agg.fail_count as u64,
+                status_codes: agg
+                    .status_code_counts
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), *v as u64))
+                    .collect(),
+                histogram_us: data.times_us.iter().map(|(k, v)| (*k, *v as u64)).collect(),
+                total_time_us: data.total_time_us,
+                min_us: data.minimum_time_us,
+                max_us: data.maximum_time_us,
+                latency_ms: Latency::default(),
+            };
+            r.derive();
+            totals.add(&r);
+            requests.insert(key.clone(), r);
+        }
+        let duration = elapsed.as_secs_f64();
+        WorkerReport {
+            schema: SCHEMA.to_owned(),
+            target: target.to_owned(),
+            workers: vec![options.worker_index],
+            worker_count: options.worker_count,
+            duration_seconds: duration,
+            users: metrics.maximum_users as u64,
+            requests_per_second: totals.count as f64 / (metrics.duration.max(1) as f64),
+            requests,
+            totals,
+            failed_thresholds: failed_thresholds.to_vec(),
+            integrity: integrity.clone(),
+            generation_seconds: generation.as_secs_f64(),
+            cpu_seconds: cpu.map(|c| c.as_secs_f64()),
+        }
+    }
+
+    /// Whether the run passed: no failed threshold, no lost or altered write.
+    pub fn passed(&self) -> bool {
+        self.failed_thresholds.is_empty() && self.integrity.clean()
+    }
+
+    /// Payload generation's share of the process's CPU time, when measured.
+    pub fn generation_share(&self) -> Option<f64> {
+        self.cpu_seconds
+            .filter(|c| *c > 0.0)
+            .map(|c| self.generation_seconds / c)
+    }
+
+    /// A Markdown table of the figures, then integrity and thresholds.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "load {} ({} worker{} of {}, {} users, {:.1} s): {:.0} requests/s",
+            self.target,
+            self.workers.len(),
+            if self.workers.len() == 1 { "" } else { "s" },
+            self.worker_count,
+            self.users,
+            self.duration_seconds,
+            self.requests_per_second
+        );
+        let _ = writeln!(
+            s,
+            "\n| request | count | fail | p50 ms | p95 ms | p99 ms | max ms | statuses |\n|---|---:|---:|---:|---:|---:|---:|---|"
+        );
+        let all = "all".to_owned();
+        let rows = self
+            .requests
+            .iter()
+            .chain(std::iter::once((&all, &self.totals)));
+        for (name, r) in rows {
+            let statuses = r
+                .status_codes
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                s,
+                "| {name} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {statuses} |",
+                r.count,
+                r.fail,
+                r.latency_ms.p50,
+                r.latency_ms.p95,
+                r.latency_ms.p99,
+                r.latency_ms.max
+            );
+        }
+        let _ = writeln!(s, "\n{}", self.integrity.line());
+        for e in &self.integrity.examples {
+            let _ = writeln!(s, "  {e}");
+        }
+        if let Some(share) = self.generation_share() {
+            let _ = writeln!(
+                s,
+                "payload generation: {:.3} s, {:.1}% of this process's CPU",
+                self.generation_seconds,
+                share * 100.0
+            );
+        }
+        for t in &self.failed_thresholds {
+            let _ = writeln!(s, "threshold failed: {t}");
+        }
+        let _ = writeln!(s, "{}", if self.passed() { "passed" } else { "FAILED" });
+        s
+    }
+}
+
+/// Combines worker reports: counts and histograms summed, percentiles recomputed from
+/// the merged histograms, request rates summed (the workers ran side by side), the
+/// longest duration kept, integrity summed.
+pub fn merge(reports: &[WorkerReport]) -> Result<WorkerReport, String> {
+    let Some(first) = reports.first() else {
+        return Err("nothing to merge".to_owned());
+    };
+    let mut out = WorkerReport {
+        workers: Vec::new(),
+        users: 0,
+        duration_seconds: 0.0,
+        requests: BTreeMap::new(),
+        totals: RequestReport::default(),
+        requests_per_second: 0.0,
+        failed_thresholds: Vec::new(),
+        integrity: IntegrityReport {
+            mode: first.integrity.mode.clone(),
+            ..IntegrityReport::default()
+        },
+        generation_seconds: 0.0,
+        cpu_seconds: Some(0.0),
+        ..first.clone()
+    };
+    for r in reports {
+        if r.schema != SCHEMA {
+            return Err(format!("a report of schema '{}', not {SCHEMA}", r.schema));
+        }
+        if r.target != first.target {
+            return Err(format!(
+                "reports of different targets: {} and {}",
+                first.target, r.target
+            ));
+        }
+        if let Some(w) = r.workers.iter().find(|w| out.workers.contains(w)) {
+            return Err(format!("worker {w} appears twice"));
+        }
+        out.workers.extend(&r.workers);
+        out.worker_count = out.worker_count.max(r.worker_count);
+        out.users += r.users;
+        out.duration_seconds = out.duration_seconds.max(r.duration_seconds);
+        out.requests_per_second += r.requests_per_second;
+        for (k, v) in &r.requests {
+            out.requests.entry(k.clone()).or_default().add(v);
+        }
+        out.totals.add(&r.totals);
+        out.failed_thresholds.extend(
+            r.failed_thresholds
+                .iter()
+                .map(|t| format!("worker {:?}: {t}", r.workers)),
+        );
+        let i = &mut out.integrity;
+        i.created += r.integrity.created;
+        i.checked += r.integrity.checked;
+        i.lost += r.integrity.lost;
+        i.altered += r.integrity.altered;
+        i.unanswered += r.integrity.unanswered;
+        i.examples.extend(r.integrity.examples.iter().cloned());
+        out.generation_seconds += r.generation_seconds;
+        out.cpu_seconds = out.cpu_seconds.zip(r.cpu_seconds).map(|(a, b)| a + b);
+    }
+    out.integrity.examples.truncate(20);
+    out.workers.sort_unstable();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(times: &[(u64, u64)]) -> RequestReport {
+        let mut r = RequestReport {
+            count: times.iter().map(|t| t.1).sum(),
+            histogram_us: times.iter().copied().collect(),
+            total_time_us: times.iter().map(|(t, n)| t * n).sum(),
+            min_us: times.first().map_or(0, |t| t.0),
+            max_us: times.last().map_or(0, |t| t.0),
+            ..RequestReport::default()
+        };
+        r.success = r.count;
+        r.derive();
+        r
+    }
+
+    #[test]
+    fn percentiles_come_from_the_merged_histogram_not_averages() {
+        // Worker A: 99 fast requests; worker B: 1 fast, 99 slow.
+        let a = request(&[(1_000, 99)]);
+        let b = request(&[(1_000, 1), (100_000, 99)]);
+        let mut m = RequestReport::default();
+        m.add(&a);
+        m.add(&b);
+        assert_eq!(m.count, 199);
+        // 100 of 199 are fast: the median is fast, p90 is slow. Averaging the workers'
+        // medians would have said 50.5 ms.
+        assert_eq!(m.latency_ms.p50, 1.0);
+        assert_eq!(m.latency_ms.p90, 100.0);
+        assert_eq!((m.min_us, m.max_us), (1_000, 100_000));
+    }
+}

@@ -1,0 +1,377 @@
+//! The goose transactions: small async functions, each named by its route template,
+//! validating what comes back and marking failures with what was expected.
+//!
+//! - `create_me` / `create_user`: a valid device from the fast generator; 201 and a device
+//!   with a GUID `id` expected; every 201 is remembered for the integrity pass;
+//! - `malformed`: a malformed class picked by weight; its class's status expected (a 2xx
+//!   or 5xx is a failure);
+//! - `read_back`: GET of a device this user created, compared with what was sent.
+//!
+//! A 429 is waited out (`Retry-After`, at most 10 s) and the request sent again, up to
+//! three times.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::HeaderValue;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+
+use goose::goose::GooseResponse;
+use goose::metrics::GooseRequestMetric;
+use goose::prelude::*;
+
+use super::{Created, Shared};
+use crate::check::oracles::{answer_device, same_device};
+use crate::check::{Oracle, Response as CheckResponse};
+use crate::contract::ClientId;
+use crate::generate::fast::Generator;
+use crate::generate::malformed::{Authorization, PathKind};
+use crate::generate::{Rng, Source, valid};
+
+/// One goose user's own state.
+#[derive(Clone)]
+pub(crate) struct Session {
+    /// Index of this user's credentials in the shard.
+    creds: usize,
+    rng: Rng,
+    malformed: Generator,
+    scratch: String,
+    /// Recent creates, for `read_back`: (id, read path, generator seed, id sent).
+    mine: Vec<(String, String, u64, bool)>,
+    next_mine: usize,
+}
+
+const RECENT: usize = 256;
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// Registers the scenario with its weighted transactions.
+pub(crate) fn scenario(shared: &Arc<Shared>) -> Result<Scenario, GooseError> {
+    let w = &shared.weights;
+    let mut scenario = scenario!("devices").register_transaction(
+        transaction_of(shared, on_start)
+            .set_name("on_start")
+            .set_on_start(),
+    );
+    let parts: [(&str, usize, Step); 4] = [
+        ("create_me", w.create_me, |u, s| {
+            Box::pin(create(u, s, false))
+        }),
+        ("create_user", w.create_user, |u, s| {
+            Box::pin(create(u, s, true))
+        }),
+        ("malformed", w.malformed, |u, s| Box::pin(malformed(u, s))),
+        ("read_back", w.read_back, |u, s| Box::pin(read_back(u, s))),
+    ];
+    for (name, weight, step) in parts {
+        if weight > 0 {
+            scenario = scenario.register_transaction(
+                transaction_of(shared, step)
+                    .set_name(name)
+                    .set_weight(weight)?,
+            );
+        }
+    }
+    Ok(scenario)
+}
+
+type Step = for<'a> fn(
+    &'a mut GooseUser,
+    Arc<Shared>,
+) -> std::pin::Pin<Box<dyn Future<Output = TransactionResult> + Send + 'a>>;
+
+fn transaction_of(shared: &Arc<Shared>, step: Step) -> Transaction {
+    let shared = Arc::clone(shared);
+    Transaction::new(Arc::new(move |user| step(user, Arc::clone(&shared))))
+}
+
+fn on_start<'a>(
+    user: &'a mut GooseUser,
+    shared: Arc<Shared>,
+) -> std::pin::Pin<Box<dyn Future<Output = TransactionResult> + Send + 'a>> {
+    Box::pin(async move {
+        let index = user.weighted_users_index as u64;
+        let seed = Rng::new(shared.seed ^ (index << 20) ^ shared.worker_index as u64).next_u64();
+        user.set_session_data(Session {
+            creds: user.weighted_users_index % shared.users.len().max(1),
+            rng: Rng::new(seed),
+            malformed: Generator::with_profile(shared.profile.clone(), seed ^ 0x5eed)
+                .with_weights(shared.defect_weights.clone()),
+            scratch: String::new(),
+            mine: Vec::new(),
+            next_mine: 0,
+        });
+        Ok(())
+    })
+}
+
+fn session(user: &mut GooseUser) -> Result<&mut Session, Box<TransactionError>> {
+    user.get_session_data_mut::<Session>().ok_or_else(|| {
+        Box::new(TransactionError::Custom(
+            "no session: on_start did not run".into(),
+        ))
+    })
+}
+
+/// The body of a valid device drawn from `seed`, written into `out`; the client `id` is
+/// left out unless `keep_id` (a body sent again must not carry one).
+pub(crate) fn write_valid(
+    shared: &Shared,
+    seed: u64,
+    keep_id: bool,
+    out: &mut Vec<u8>,
+    scratch: &mut String,
+) {
+    out.clear();
+    if keep_id {
+        valid::write_device(&shared.profile, &mut Rng::new(seed), out, scratch);
+    } else {
+        crate::ser::write_device(out, &shared.profile, &device_of(shared, seed, false));
+    }
+}
+
+/// The device `seed` gives, as [`write_valid`] sent it.
+pub(crate) fn device_of(shared: &Shared, seed: u64, keep_id: bool) -> crate::model::Device {
+    let mut device = valid::device(&shared.profile, &mut Rng::new(seed));
+    if !keep_id && let Some(slot) = device.properties.get_mut(shared.profile.key()) {
+        *slot = None;
+    }
+    device
+}
+
+/// Sends a request built by `build`, waiting out 429s; the goose response.
+async fn send(
+    user: &mut GooseUser,
+    method: GooseMethod,
+    path: &str,
+    name: &str,
+    expect: u16,
+    build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+) -> Result<GooseResponse, Box<TransactionError>> {
+    let mut attempt = 0;
+    loop {
+        let rb = build(user.get_request_builder(&method, path)?);
+        let request = GooseRequest::builder()
+            .method(method)
+            .path(path)
+            .name(name)
+            .expect_status_code(expect)
+            .set_request_builder(rb)
+            .build();
+        let mut goose = user.request(request).await?;
+        let retry = match &goose.response {
+            Ok(r) if r.status().as_u16() == 429 && attempt < 3 => Some(
+                r.headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .min(10),
+            ),
+            _ => None,
+        };
+        match retry {
+            Some(seconds) => {
+                // A rate limit is the target's right, not an error of the request.
+                user.set_success(&mut goose.request)?;
+                tokio::time::sleep(Duration::from_secs(seconds)).await;
+                attempt += 1;
+            }
+            None => return Ok(goose),
+        }
+    }
+}
+
+/// The status, headers and body of a goose response, as the oracles read them.
+async fn read(goose: GooseResponse) -> (GooseRequestMetric, Option<CheckResponse>) {
+    let GooseResponse { request, response } = goose;
+    let Ok(mut r) = response else {
+        return (request, None);
+    };
+    let status = r.status().as_u16();
+    let headers = std::mem::take(r.headers_mut());
+    let started = Instant::now();
+    match r.bytes().await {
+        Ok(body) => (
+            request,
+            Some(CheckResponse {
+                status,
+                headers,
+                body,
+                elapsed: started.elapsed(),
+            }),
+        ),
+        Err(_) => (request, None),
+    }
+}
+
+async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> TransactionResult {
+    let s = session(user)?;
+    let bearer = shared.bearer[s.creds].clone();
+    let (seed, keep_id, body) = if shared.pool.is_empty() {
+        // Fresh payloads: generated now, client ids kept (each seed is new).
+        let seed = s.rng.next_u64();
+        let keep_id = shared.profile.policies().client_id != ClientId::Reject;
+        let started = Instant::now();
+        let mut body = Vec::with_capacity(4096);
+        write_valid(&shared, seed, keep_id, &mut body, &mut s.scratch);
+        shared
+            .generation_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        (seed, keep_id, Bytes::from(body))
+    } else {
+        let (seed, body) = &shared.pool[s.rng.below(shared.pool.len() as u64) as usize];
+        (*seed, false, body.clone())
+    };
+    let (path, name) = if own_path {
+        (shared.own_paths[s.creds].as_str(), "/users/{id}/devices")
+    } else {
+        ("/me/devices", "/me/devices")
+    };
+    let goose = send(user, GooseMethod::Post, path, name, 201, |rb| {
+        rb.header(CONTENT_TYPE, JSON.clone())
+            .header(AUTHORIZATION, bearer.clone())
+            .body(body.clone())
+    })
+    .await;
+    let (mut request, response) = read(goose?).await;
+    let Some(r) = response.filter(|r| r.status == 201) else {
+        return Ok(());
+    };
+    match answer_device(Oracle::Acceptance, &shared.reading, &r)
+        .map(|d| d.id(&shared.profile).map(|g| g.as_str().to_owned()))
+    {
+        Ok(Some(id)) => {
+            let read_path = format!("{path}/{id}");
+            shared.remember(Created {
+                user: session(user)?.creds,
+                read_path: read_path.clone(),
+                seed,
+                keep_id,
+            });
+            let s = session(user)?;
+            if s.mine.len() < RECENT {
+                s.mine.push((id, read_path, seed, keep_id));
+            } else {
+                let at = s.next_mine % RECENT;
+                s.mine[at] = (id, read_path, seed, keep_id);
+            }
+            s.next_mine += 1;
+            Ok(())
+        }
+        Ok(None) => user.set_failure("201 without a GUID id", &mut request, None, None),
+        Err(v) => user.set_failure(&format!("201: {}", v.seen), &mut request, None, None),
+    }
+}
+
+async fn malformed(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResult {
+    let creds_index = session(user)?.creds;
+    let creds = &shared.users[creds_index];
+    let case = if shared.malformed_pool.is_empty() {
+        let started = Instant::now();
+        let case = Arc::new(session(user)?.malformed.malformed());
+        shared
+            .generation_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        case
+    } else {
+        let s = session(user)?;
+        let at = s.rng.below(shared.malformed_pool.len() as u64) as usize;
+        Arc::clone(&shared.malformed_pool[at])
+    };
+    let body = Bytes::from(case.bytes.clone());
+    let (path, name) = match case.headers.path {
+        PathKind::Me => ("/me/devices".to_owned(), "/me/devices (malformed)"),
+        PathKind::OwnUser => (
+            format!("/users/{}/devices", creds.user_id),
+            "/users/{id}/devices (malformed)",
+        ),
+        PathKind::OtherUser => (
+            format!("/users/{}/devices", shared.stranger),
+            "/users/{id}/devices (malformed)",
+        ),
+    };
+    let auth = match &case.headers.authorization {
+        Authorization::Valid { scheme } => Some(format!("{scheme} {}", creds.token)),
+        Authorization::Missing => None,
+        Authorization::Raw(raw) => Some(raw.clone()),
+    };
+    let goose = send(
+        user,
+        GooseMethod::Post,
+        &path,
+        name,
+        case.expected.status,
+        |rb| {
+            let mut rb = rb.body(body.clone());
+            if let Some(ct) = &case.headers.content_type {
+                rb = rb.header("content-type", ct);
+            }
+            if let Some(a) = &auth {
+                rb = rb.header("authorization", a);
+            }
+            rb
+        },
+    )
+    .await?;
+    let (mut request, response) = read(goose).await;
+    // Another user's path may be a 404 as well as a 403.
+    if let Some(r) = &response
+        && r.status == 404
+        && case.expected.status == 403
+    {
+        return user.set_success(&mut request);
+    }
+    if let Some(r) = response
+        && r.status != case.expected.status
+    {
+        let tag = format!(
+            "{}: expected {}, got {}",
+            case.defect.class(),
+            case.expected.status,
+            r.status
+        );
+        return user.set_failure(&tag, &mut request, None, None);
+    }
+    Ok(())
+}
+
+async fn read_back(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResult {
+    let s = session(user)?;
+    if s.mine.is_empty() {
+        return Ok(());
+    }
+    let pick = s.rng.below(s.mine.len() as u64) as usize;
+    let (id, path, seed, keep_id) = s.mine[pick].clone();
+    let bearer = shared.bearer[s.creds].clone();
+    let name = if path.starts_with("/me/") {
+        "/me/devices/{id}"
+    } else {
+        "/users/{id}/devices/{id}"
+    };
+    let goose = send(user, GooseMethod::Get, &path, name, 200, |rb| {
+        rb.header(AUTHORIZATION, bearer.clone())
+    })
+    .await?;
+    let (mut request, response) = read(goose).await;
+    let Some(r) = response.filter(|r| r.status == 200) else {
+        return Ok(());
+    };
+    let sent = device_of(&shared, seed, keep_id);
+    let problems = match answer_device(Oracle::RoundTrip, &shared.reading, &r) {
+        Ok(got) => same_device(&shared.profile, &sent, &got, Some(&id)),
+        Err(v) => vec![v],
+    };
+    match problems.first() {
+        None => Ok(()),
+        Some(v) => {
+            let tag = format!(
+                "read back altered: {} expected {}, saw {}",
+                v.rule, v.expected, v.seen
+            );
+            user.set_failure(&tag, &mut request, None, None)
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! `load`: short goose runs against the reference server on loopback, asserting on goose's
+//! metrics and the integrity pass; a server that loses writes, a stalled target, a failing
+//! threshold; and two worker processes merged. goose keeps process-wide state, so the
+//! in-process runs take a lock and run one at a time.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use devices_harness::check::Credentials;
+use devices_harness::load::{self, Integrity, Options, Outcome, Weights};
+use devices_harness::server::{self, AppState, Ephemeral, Storage, Store, User};
+use goose::config::GooseConfiguration;
+use tokio::net::TcpListener;
+
+static GOOSE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn goose(host: &str, users: usize, seconds: u64) -> GooseConfiguration {
+    let mut c = GooseConfiguration::default();
+    c.host = Some(host.to_owned());
+    c.users = Some(users);
+    c.increase_rate = Some(users.to_string());
+    c.run_time = Some(seconds.to_string());
+    c.quiet = 1;
+    c.no_print_metrics = true;
+    c.timeout = Some("2".to_owned());
+    c
+}
+
+fn options(users: &[User]) -> Options {
+    Options {
+        users: users
+            .iter()
+            .map(|u| Credentials::new(&u.token, &u.id))
+            .collect(),
+        weights: Weights::from_ratios(0.3, 0.1).unwrap(),
+        ..Options::default()
+    }
+}
+
+async fn attack(host: &str, users: &[User], seconds: u64, thresholds: &[&str]) -> Outcome {
+    let mut config = goose(host, 2, seconds);
+    config.threshold = thresholds.iter().map(|t| t.to_string()).collect();
+    config.no_threshold_abort = true;
+    load::run(config, &options(users), Duration::from_secs(20))
+        .await
+        .unwrap()
+}
+
+fn status_codes(o: &Outcome, name_part: &str) -> Vec<u16> {
+    o.metrics
+        .requests
+        .iter()
+        .filter(|(k, _)| k.contains(name_part))
+        .flat_map(|(_, a)| a.status_code_counts.keys().copied())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_load_on_the_reference_server_is_clean() {
+    let _one = GOOSE.lock().await;
+    let server = Ephemeral::start(devices_harness::Profile::seed().clone())
+        .await
+        .unwrap();
+    let users = server.users().to_vec();
+    let o = attack(&server.running.url(), &users, 3, &[]).await;
+    server.stop().await;
+    let names: Vec<&String> = o.metrics.requests.keys().collect();
+    for expected in [
+        "POST /me/devices",
+        "POST /users/{id}/devices",
+        "POST /me/devices (malformed)",
+        "GET /me/devices/{id}",
+    ] {
+        assert!(
+            names.iter().any(|n| *n == expected),
+            "{expected} not in {names:?}"
+        );
+    }
+    let all = status_codes(&o, "");
+    assert!(all.iter().all(|s| *s < 500), "a 5xx: {all:?}");
+    let malformed = status_codes(&o, "(malformed)");
+    assert!(!malformed.is_empty());
+    assert!(
+        malformed.iter().all(|s| (400..500).contains(s)),
+        "{malformed:?}"
+    );
+    for (name, a) in &o.metrics.requests {
+        assert_eq!(a.fail_count, 0, "{name} failed: {:?}", a.status_code_counts);
+    }
+    assert!(o.integrity.clean(), "{:?}", o.integrity);
+    assert!(o.integrity.created > 0);
+    assert_eq!(o.integrity.checked, o.integrity.created);
+    assert!(o.passed());
+    assert!(
+        o.report
+            .generation_share()
+            .is_some_and(|s| s > 0.0 && s < 1.0)
+    );
+    assert!(o.report.totals.count > 0);
+}
+
+/// A quarter of the reads of a device come back 404: lost writes.
+async fn lose_some(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    if req.method() == http::Method::GET
+        && path.matches('/').count() >= 3
+        && path.ends_with(['0', '1', '2', '3'])
+    {
+        return http::StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(req).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_writes_fail_the_run_however_fast_it_was() {
+    let _one = GOOSE.lock().await;
+    let config = server::Config::new("127.0.0.1:0".parse().unwrap());
+    let users = config.users.clone();
+    let (store, _thread) = Store::open(&Storage::Memory).unwrap();
+    let app = server::app(AppState::new(&config, store)).layer(middleware::from_fn(lose_some));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut config = goose(&url, 2, 2);
+    config.no_threshold_abort = true;
+    let mut opts = options(&users);
+    opts.weights = Weights::from_ratios(0.0, 0.0).unwrap();
+    opts.integrity = Integrity::Sample(200);
+    let o = load::run(config, &opts, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert!(o.integrity.lost > 0, "{:?}", o.integrity);
+    assert_eq!(o.integrity.checked, 200.min(o.integrity.created));
+    assert!(!o.passed());
+    assert!(o.report.summary().contains("FAILED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_threshold_fails_the_run() {
+    let _one = GOOSE.lock().await;
+    let server = Ephemeral::start(devices_harness::Profile::seed().clone())
+        .await
+        .unwrap();
+    let users = server.users().to_vec();
+    let o = attack(
+        &server.running.url(),
+        &users,
+        2,
+        &["rps>=10000000", "p99<60s"],
+    )
+    .await;
+    server.stop().await;
+    assert_eq!(o.failed_thresholds.len(), 1, "{:?}", o.failed_thresholds);
+    assert!(o.failed_thresholds[0].contains("rps"));
+    assert!(o.integrity.clean());
+    assert!(!o.passed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_or_garbage_target_ends_at_run_time_with_errors() {
+    let _one = GOOSE.lock().await;
+    for garbage in [false, true] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            loop {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    let _ = s.read(&mut buf).await;
+                    if garbage {
+                        let _ = s.write_all(b"NOT HTTP AT ALL\r\n\r\n").await;
+                    } else {
+                        tokio::time::sleep(Duration::from_secs(600)).await;
+                    }
+                });
+            }
+        });
+        let users = User::demo(9);
+        let started = Instant::now();
+        let o = attack(&url, &users, 2, &[]).await;
+        let took = started.elapsed();
+        // Run time 2 s, request timeout 2 s, then the integrity pass has nothing to read.
+        assert!(took < Duration::from_secs(15), "took {took:?}");
+        let failed: usize = o.metrics.requests.values().map(|a| a.fail_count).sum();
+        assert!(failed > 0, "garbage {garbage}: no failures recorded");
+        assert_eq!(o.integrity.created, 0);
+    }
+}
+
+#[test]
+fn two_workers_merge_into_one_honest_report() {
+    let bin = env!("CARGO_BIN_EXE_devices-harness");
+    let dir = std::env::temp_dir().join(format!("dh-load-merge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // One target for both workers: the reference server as its own process.
+    let users_file = dir.join("users.json");
+    let users = User::demo(21);
+    let json: Vec<serde_json::Value> = users
+        .iter()
+        .map(|u| serde_json::json!({"id": u.id, "token": u.token}))
+        .collect();
+    std::fs::write(&users_file, serde_json::to_string(&json).unwrap()).unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let mut serve = std::process::Command::new(bin)
+        .args(["serve", "--memory", "--addr", &addr, "--users"])
+        .arg(&users_file)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://{addr}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(&addr).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let workers: Vec<_> = (0..2)
+        .map(|i| {
+            let report = dir.join(format!("worker-{i}.json"));
+            let child = std::process::Command::new(bin)
+                .args(["load", "--target", &url, "--users-file"])
+                .arg(&users_file)
+                .args(["--worker-count", "2", "--worker-index", &i.to_string()])
+                .args([
+                    "--users",
+                    "2",
+                    "--run-time",
+                    "2",
+                    "--quiet",
+                    "--no-print-metrics",
+                ])
+                .arg("--json")
+                .arg(&report)
+                .output()
+                .unwrap();
+            (report, child)
+        })
+        .collect();
+    let merged = dir.join("merged.json");
+    let out = std::process::Command::new(bin)
+        .args(["load", "merge"])
+        .arg(&workers[0].0)
+        .arg(&workers[1].0)
+        .arg("--json")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    for (_, w) in &workers {
+        assert_eq!(
+            w.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&w.stdout)
+        );
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let (a, b, m) = (read(&workers[0].0), read(&workers[1].0), read(&merged));
+    let n = |v: &serde_json::Value, k: &str| v["totals"][k].as_u64().unwrap();
+    assert_eq!(n(&m, "count"), n(&a, "count") + n(&b, "count"));
+    assert_eq!(n(&m, "fail"), 0);
+    assert_eq!(m["workers"], serde_json::json!([0, 1]));
+    let hist_total = |v: &serde_json::Value| -> u64 {
+        v["totals"]["histogram_us"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|c| c.as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(hist_total(&m), hist_total(&a) + hist_total(&b));
+    let created = |v: &serde_json::Value| v["integrity"]["created"].as_u64().unwrap();
+    assert_eq!(created(&m), created(&a) + created(&b));
+    // The workers ran as different users: each created devices only for its own.
+    assert!(created(&a) > 0 && created(&b) > 0);
+    // Merging a worker with itself is refused.
+    let twice = std::process::Command::new(bin)
+        .args(["load", "merge"])
+        .arg(&workers[0].0)
+        .arg(&workers[0].0)
+        .output()
+        .unwrap();
+    assert_eq!(twice.status.code(), Some(2));
+}
+
+#[test]
+fn the_kubernetes_workers_arguments_are_ones_load_takes() {
+    use clap::Parser;
+    let manifest = include_str!("../loadtests/k8s/load-job.yaml");
+    let args: Vec<String> = manifest
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| *l != "args:")
+        .skip(1)
+        .take_while(|l| l.starts_with("- "))
+        .map(|l| {
+            l.trim_start_matches("- ")
+                .replace("$(TARGET)", "https://devices.example.internal")
+                .replace("$(JOB_COMPLETION_INDEX)", "3")
+        })
+        .collect();
+    assert!(args.len() > 10, "{args:?}");
+    let cli = devices_harness::cli::Cli::try_parse_from(
+        std::iter::once("devices-harness".to_owned()).chain(args.clone()),
+    );
+    assert!(
+        cli.is_ok(),
+        "{args:?}: {}",
+        cli.err().map(|e| e.to_string()).unwrap_or_default()
+    );
+    let workers = manifest
+        .lines()
+        .find(|l| l.trim().starts_with("completions:"))
+        .unwrap();
+    let count = args
+        .iter()
+        .find(|a| a.starts_with("--worker-count="))
+        .unwrap();
+    assert_eq!(
+        workers.trim().trim_start_matches("completions: "),
+        count.trim_start_matches("--worker-count=")
+    );
+}
