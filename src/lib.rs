@@ -12,6 +12,7 @@
 //! - [`ser`]: [`to_vec`], the exact serializer;
 //! - [`error`]: [`PayloadError`], which rule was broken and where;
 //! - [`generate`]: valid devices as proptest strategies, and their JSON spellings;
+//! - [`run`]: the main job, every phase into one report directory;
 //! - [`check`]: the conformance checker, over HTTP or in process;
 //! - [`load`]: goose load scenarios, the integrity pass and report merging;
 //! - [`fuzz`]: the bodies of the fuzz targets, replayed by `cargo test`;
@@ -35,6 +36,7 @@ pub mod generate;
 pub mod load;
 pub mod model;
 pub mod parse;
+pub mod run;
 mod scan;
 pub mod ser;
 pub mod server;

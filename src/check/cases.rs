@@ -9,6 +9,7 @@ use crate::contract::{ClientId, Profile};
 use crate::generate::malformed::{Defect, Expected, RequestHeaders, malformed};
 use crate::generate::{Replay, Rng, Source, render, valid};
 use crate::model::Device;
+use crate::parse::from_bytes_with;
 
 /// Names one generated case: the run's seed and the case's index in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -57,12 +58,23 @@ pub enum CaseKind {
     Valid,
     /// A request breaking this one rule.
     Malformed(Defect),
+    /// A valid body with random edits (bytes, or one JSON-aware change), judged by what
+    /// the suite's parser says of it: a differential test of the target's parser.
+    Mutated,
 }
 
 impl CaseKind {
     /// Even indexes are valid devices; odd ones go through the malformed classes in turn,
     /// so every class is sent once per `2 * classes.len()` cases.
+    /// From [`FUZZ_BASE`] on (the fuzz phase), a third are malformed classes in turn and
+    /// two thirds mutated bodies.
     pub fn of(index: u64, classes: &[Defect]) -> CaseKind {
+        if let Some(i) = index.checked_sub(FUZZ_BASE) {
+            if classes.is_empty() || !i.is_multiple_of(3) {
+                return CaseKind::Mutated;
+            }
+            return CaseKind::Malformed(classes[(i / 3) as usize % classes.len()]);
+        }
         if index.is_multiple_of(2) || classes.is_empty() {
             return CaseKind::Valid;
         }
@@ -75,9 +87,13 @@ impl CaseKind {
         match self {
             CaseKind::Valid => "valid".to_owned(),
             CaseKind::Malformed(d) => d.class(),
+            CaseKind::Mutated => "mutated".to_owned(),
         }
     }
 }
+
+/// The first case index of the fuzz phase.
+pub const FUZZ_BASE: u64 = 1 << 40;
 
 /// The defect classes `check` sends as generated cases: all but `body-too-large`, which
 /// the liveness probes send a few times (4 MiB each).
@@ -93,7 +109,7 @@ pub fn classes() -> Vec<Defect> {
 pub struct Case {
     /// Its kind.
     pub kind: CaseKind,
-    /// The valid device sent (valid cases).
+    /// The valid device sent (valid cases, and mutated ones the parser accepts).
     pub device: Option<Device>,
     /// The body.
     pub bytes: Vec<u8>,
@@ -149,13 +165,7 @@ fn build(profile: &Profile, kind: CaseKind, src: &mut impl Source) -> Option<Cas
             let rejected_id =
                 device.id(profile).is_some() && profile.policies().client_id == ClientId::Reject;
             let expected = if rejected_id {
-                let key = &profile.properties()[profile.key()].name;
-                Expected {
-                    status: 400,
-                    code: "Request_BadRequest",
-                    rule: Some("property.client-id".to_owned()),
-                    pointer: Some(format!("/{key}")),
-                }
+                rejected_client_id(profile)
             } else {
                 Expected::created()
             };
@@ -163,6 +173,38 @@ fn build(profile: &Profile, kind: CaseKind, src: &mut impl Source) -> Option<Cas
                 kind,
                 description: format!("a valid device ({} bytes)", bytes.len()),
                 device: Some(device),
+                bytes,
+                headers,
+                expected,
+                choices: Vec::new(),
+            })
+        }
+        CaseKind::Mutated => {
+            let base = render::render(profile, &device, src);
+            let (bytes, how) = mutate(base, src);
+            let headers = RequestHeaders::valid(src);
+            let (expected, device) = match from_bytes_with(profile, &bytes) {
+                Ok(d)
+                    if d.id(profile).is_some()
+                        && profile.policies().client_id == ClientId::Reject =>
+                {
+                    (rejected_client_id(profile), None)
+                }
+                Ok(d) => (Expected::created(), Some(d)),
+                Err(e) => (
+                    Expected {
+                        status: e.status(),
+                        code: e.code(),
+                        rule: Some(e.kind.rule()),
+                        pointer: e.pointer.clone(),
+                    },
+                    None,
+                ),
+            };
+            Some(Case {
+                kind,
+                description: format!("a valid device after {how}"),
+                device,
                 bytes,
                 headers,
                 expected,
@@ -182,6 +224,43 @@ fn build(profile: &Profile, kind: CaseKind, src: &mut impl Source) -> Option<Cas
             })
         }
     }
+}
+
+/// What a profile that rejects client ids answers to one.
+fn rejected_client_id(profile: &Profile) -> Expected {
+    let key = &profile.properties()[profile.key()].name;
+    Expected {
+        status: 400,
+        code: "Request_BadRequest",
+        rule: Some("property.client-id".to_owned()),
+        pointer: Some(format!("/{key}")),
+    }
+}
+
+/// Bytes a parser must take apart with care.
+const HOSTILE_BYTES: &[u8] = b"\"{}[],:\\\x00\xff0-e. \tntf\x7f\xc3\xed\xa0";
+
+/// `body` after one JSON-aware change, or 1 to 4 byte edits; and which.
+fn mutate(mut body: Vec<u8>, src: &mut impl Source) -> (Vec<u8>, &'static str) {
+    if src.below(2) == 0
+        && let Some(changed) = crate::fuzz::mutate_json(&body, src.bits())
+    {
+        return (changed, "a JSON-aware change");
+    }
+    let edits = 1 + src.below(4);
+    for _ in 0..edits {
+        let at = src.below(body.len() as u64 + 1) as usize;
+        let byte = HOSTILE_BYTES[src.below(HOSTILE_BYTES.len() as u64) as usize];
+        match src.below(3) {
+            0 if at < body.len() => body[at] = byte,
+            1 => body.insert(at.min(body.len()), byte),
+            _ if at < body.len() => {
+                body.remove(at);
+            }
+            _ => body.push(byte),
+        }
+    }
+    (body, "byte edits")
 }
 
 #[cfg(test)]

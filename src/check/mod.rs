@@ -43,12 +43,14 @@ mod report;
 pub mod shrink;
 mod transport;
 
-pub use cases::{Case, CaseId, CaseKind};
+pub use cases::{Case, CaseId, CaseKind, FUZZ_BASE};
 pub use oracles::{Oracle, Violation};
-pub use report::{Counts, EndpointCounts, Finding, OracleReport, Report, Reproducer};
+pub use report::{
+    Counts, EndpointCounts, Finding, OracleReport, Report, Reproducer, junit_document, xml,
+};
 pub use transport::{Body, Request, Response, Service, Transport, TransportError};
 
-use crate::contract::{Level, Profile};
+use crate::contract::{ClientId, Level, Profile};
 use crate::generate::malformed::{Authorization, Defect, PathKind};
 use crate::model::Guid;
 
@@ -75,6 +77,11 @@ pub struct Config {
     pub quick: bool,
     /// Draw a progress bar on stderr (only when it is a terminal).
     pub progress: bool,
+    /// Stop sending generated cases after this long, however many are left.
+    pub case_time: Option<Duration>,
+    /// After the probes, a fuzz phase of this long: malformed and mutated cases at
+    /// volume, with a liveness probe between bursts.
+    pub fuzz_time: Option<Duration>,
 }
 
 impl Default for Config {
@@ -90,6 +97,8 @@ impl Default for Config {
             shrink_findings: 16,
             quick: false,
             progress: false,
+            case_time: None,
+            fuzz_time: None,
         }
     }
 }
@@ -162,61 +171,127 @@ pub async fn run(target: &Target, config: &Config) -> Result<Report, CheckError>
         });
     }
     let classes = cases::classes();
-    let ids: Vec<CaseId> = match config.replay {
-        Some(id) => vec![id],
-        None => (0..config.cases)
-            .map(|index| CaseId {
+    let bar = progress_bar(config, "cases", config.cases);
+    let sent = match config.replay {
+        Some(id) => run_cases(&ctx, &classes, vec![id], None, &bar).await,
+        None => {
+            let ids = (0..config.cases).map(|index| CaseId {
                 seed: config.seed,
                 index,
-            })
-            .collect(),
+            });
+            let until = config.case_time.map(|t| started + t);
+            run_cases(&ctx, &classes, ids, until, &bar).await
+        }
     };
-    let bar = progress_bar(config, ids.len() as u64);
+    let cases_elapsed = started.elapsed();
+    bar.finish_and_clear();
+    let mut fuzzed = (0, 0.0);
+    if config.replay.is_none() {
+        probes::run_all(&ctx).await;
+        if let Some(budget) = config.fuzz_time {
+            let fuzz_started = Instant::now();
+            fuzzed.0 = fuzz_phase(&ctx, &classes, budget).await;
+            fuzzed.1 = fuzz_started.elapsed().as_secs_f64();
+        }
+    }
+    ctx.shrink_findings().await;
+    Ok(ctx.into_report(started.elapsed(), cases_elapsed, (sent, fuzzed.0, fuzzed.1)))
+}
+
+/// Sends the generated cases `ids`, `concurrency` at a time, until `until` or the target
+/// is dead; how many were sent.
+async fn run_cases(
+    ctx: &Ctx,
+    classes: &[Defect],
+    ids: impl IntoIterator<Item = CaseId>,
+    until: Option<Instant>,
+    bar: &indicatif::ProgressBar,
+) -> u64 {
+    let sent = AtomicU64::new(0);
     futures_util::stream::iter(ids)
+        .take_while(|_| {
+            let open = !ctx.dead() && until.is_none_or(|u| Instant::now() < u);
+            std::future::ready(open)
+        })
         .map(|id| {
-            let ctx = &ctx;
-            let classes = &classes;
-            let bar = &bar;
+            let sent = &sent;
             async move {
-                if !ctx.dead() {
-                    match cases::generate(&ctx.config.profile, id, classes) {
-                        Some(case) => {
-                            let checks = run_case(ctx, &case, id).await;
-                            ctx.record_all(checks, Example::case(id, &case));
-                        }
-                        None => ctx.skip(
-                            Oracle::Rejection,
-                            "POST /me/devices",
-                            "a defect class does not apply to the profile",
-                        ),
+                match cases::generate(&ctx.config.profile, id, classes) {
+                    Some(case) => {
+                        let checks = run_case(ctx, &case, id).await;
+                        ctx.record_all(checks, Example::case(id, &case));
+                        sent.fetch_add(1, Ordering::Relaxed);
                     }
+                    None => ctx.skip(
+                        Oracle::Rejection,
+                        "POST /me/devices",
+                        "a defect class does not apply to the profile",
+                    ),
                 }
                 bar.inc(1);
             }
         })
-        .buffer_unordered(config.concurrency.max(1))
+        .buffer_unordered(ctx.config.concurrency.max(1))
         .collect::<()>()
         .await;
-    let cases_elapsed = started.elapsed();
-    bar.finish_and_clear();
-    if config.replay.is_none() {
-        probes::run_all(&ctx).await;
-    }
-    ctx.shrink_findings().await;
-    Ok(ctx.into_report(started.elapsed(), cases_elapsed))
+    sent.into_inner()
 }
 
-fn progress_bar(config: &Config, len: u64) -> indicatif::ProgressBar {
+/// The fuzz phase: bursts of malformed and mutated cases at volume for `budget`, with a
+/// liveness probe after each burst; how many cases were sent.
+async fn fuzz_phase(ctx: &Ctx, classes: &[Defect], budget: Duration) -> u64 {
+    const BURST: u64 = 256;
+    let until = Instant::now() + budget;
+    let bar = progress_bar(&ctx.config, "fuzz", 0);
+    let mut next = cases::FUZZ_BASE;
+    let mut sent = 0;
+    let prompt = ctx.config.timeout.min(Duration::from_secs(5));
+    while Instant::now() < until && !ctx.dead() {
+        let ids = (next..next + BURST).map(|index| CaseId {
+            seed: ctx.config.seed,
+            index,
+        });
+        next += BURST;
+        sent += run_cases(ctx, classes, ids, Some(until), &bar).await;
+        let mut rng = crate::generate::Rng::new(ctx.config.seed ^ next);
+        let (req, outcome) = probes::live_probe(ctx, &mut rng, prompt).await;
+        let v = match outcome {
+            Ok(()) => Vec::new(),
+            Err(seen) => vec![Violation::new(
+                Oracle::Liveness,
+                "unresponsive-after-fuzz-burst",
+                format!("a valid create answered 201 within {prompt:?} after a fuzz burst"),
+                seen,
+            )],
+        };
+        ctx.record_all(
+            vec![check(
+                Oracle::Liveness,
+                "POST /me/devices (after a fuzz burst)",
+                &req,
+                v,
+            )],
+            Example::probe("after a fuzz burst"),
+        );
+    }
+    bar.finish_and_clear();
+    sent
+}
+
+fn progress_bar(config: &Config, what: &str, len: u64) -> indicatif::ProgressBar {
     if !config.progress {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::with_draw_target(
-        Some(len),
+        Some(len).filter(|n| *n > 0),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "check {bar:40} {pos}/{len} cases {per_sec} eta {eta}",
-    ) {
+    let template = if len > 0 {
+        format!("check {what} {{bar:40}} {{pos}}/{{len}} {{per_sec}} eta {{eta}}")
+    } else {
+        format!("check {what} {{spinner}} {{pos}} cases {{per_sec}} {{elapsed}}")
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
         bar.set_style(style);
     }
     bar
@@ -510,11 +585,17 @@ impl Ctx {
         }
     }
 
-    fn into_report(self, elapsed: Duration, cases_elapsed: Duration) -> Report {
+    fn into_report(
+        self,
+        elapsed: Duration,
+        cases_elapsed: Duration,
+        sent: (u64, u64, f64),
+    ) -> Report {
         let results = self.results.into_inner().unwrap_or_default();
         report::build(
             &self.target,
             &self.config,
+            sent,
             results.counts,
             results.findings.into_values().collect(),
             results.statuses,
@@ -592,13 +673,32 @@ async fn run_case(ctx: &Ctx, case: &Case, id: CaseId) -> Vec<Check> {
         return checks;
     };
     match case.kind {
-        CaseKind::Valid if case.expected.status == 201 => {
+        _ if case.expected.status == 201 && case.device.is_some() => {
+            // A mutation may land on an id used before (the mutator's own GUIDs): then a
+            // 409 is the right answer.
+            let reused_id = case.kind == CaseKind::Mutated
+                && ctx.profile().policies().client_id == ClientId::Honour
+                && case
+                    .device
+                    .as_ref()
+                    .is_some_and(|d| d.id(ctx.profile()).is_some());
+            if reused_id && resp.status == 409 {
+                let v = oracles::error_answer(
+                    Oracle::Persistence,
+                    &resp,
+                    &[409],
+                    "Request_MultipleObjectsWithSameKeyValue",
+                    &ctx.secrets(),
+                );
+                checks.push(check(Oracle::Persistence, &endpoint, &req, v));
+                return checks;
+            }
             let acceptance = if resp.status == 201 {
                 Vec::new()
             } else {
                 vec![Violation::new(
                     Oracle::Acceptance,
-                    "status",
+                    format!("status-{}", resp.status),
                     "201 Created",
                     oracles::seen(&resp),
                 )]
@@ -612,16 +712,16 @@ async fn run_case(ctx: &Ctx, case: &Case, id: CaseId) -> Vec<Check> {
         _ => {
             let oracle = match case.kind {
                 CaseKind::Malformed(d) => oracle_of(d),
-                CaseKind::Valid => Oracle::Rejection,
+                CaseKind::Valid | CaseKind::Mutated => Oracle::Rejection,
             };
-            let (statuses, code): (&[u16], &str) = if oracle == Oracle::Authorization {
-                if resp.status == 404 {
-                    (&[403, 404], "Request_ResourceNotFound")
-                } else {
-                    (&[403, 404], case.expected.code)
+            let (statuses, code): (&[u16], Option<&'static str>) = match case.kind {
+                _ if oracle == Oracle::Authorization && resp.status == 404 => {
+                    (&[403, 404], Some("Request_ResourceNotFound"))
                 }
-            } else {
-                (&[case.expected.status], case.expected.code)
+                _ if oracle == Oracle::Authorization => (&[403, 404], Some(case.expected.code)),
+                // Which code a mutation earns is the parser's reading; the status is the rule.
+                CaseKind::Mutated => (&[case.expected.status], None),
+                _ => (&[case.expected.status], Some(case.expected.code)),
             };
             let mut secrets = ctx.secrets();
             if let Authorization::Raw(raw) = &case.headers.authorization

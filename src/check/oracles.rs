@@ -199,14 +199,16 @@ pub fn graph_error(body: &[u8]) -> Option<(String, String)> {
 }
 
 /// The checks every error answer shares: the status is one of `statuses`, the body is a
-/// Graph error with `code`, and it echoes no secret.
+/// Graph error (with `code`, when one is given), and it echoes no secret.
 pub fn error_answer(
     oracle: Oracle,
     r: &Response,
     statuses: &[u16],
-    code: &str,
+    code: impl Into<Option<&'static str>>,
     secrets: &[&str],
 ) -> Vec<Violation> {
+    let code = code.into();
+    let shown = code.unwrap_or("and a Graph error");
     let mut out = Vec::new();
     let wanted = statuses
         .iter()
@@ -222,7 +224,7 @@ pub fn error_answer(
         out.push(Violation::new(
             oracle,
             rule,
-            format!("{wanted} {code}"),
+            format!("{wanted} {shown}"),
             seen(r),
         ));
         return out;
@@ -234,10 +236,10 @@ pub fn error_answer(
             r#"a Graph error body {"error":{"code":..,"message":..}}"#,
             seen(r),
         )),
-        Some((c, _)) if c != code => out.push(Violation::new(
+        Some((c, _)) if code.is_some_and(|code| c != code) => out.push(Violation::new(
             oracle,
             "error-code",
-            format!("{wanted} {code}"),
+            format!("{wanted} {shown}"),
             seen(r),
         )),
         Some(_) => {}

@@ -853,7 +853,9 @@ async fn liveness(ctx: &Ctx) {
         // A valid create while the hostile one is in flight, and one after it.
         let during = async {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            live_probe(ctx, &mut Rng::new(rng.clone().next_u64()), prompt).await
+            live_probe(ctx, &mut Rng::new(rng.clone().next_u64()), prompt)
+                .await
+                .1
         };
         let (resp, during) = tokio::join!(exchange(ctx, &h.req, &endpoint, &mut checks), during);
         if let (Some(r), Some((status, code))) = (&resp, h.expect) {
@@ -878,7 +880,7 @@ async fn liveness(ctx: &Ctx) {
             };
             checks.push(check(oracle, &endpoint, &h.req, v));
         }
-        let after = live_probe(ctx, &mut rng, prompt).await;
+        let after = live_probe(ctx, &mut rng, prompt).await.1;
         let mut v = Vec::new();
         for (when, outcome) in [("during", during), ("after", after)] {
             if let Err(seen) = outcome {
@@ -905,13 +907,19 @@ async fn liveness(ctx: &Ctx) {
     }
 }
 
-/// A valid create answered 201 within `prompt`, or what happened instead.
-async fn live_probe(ctx: &Ctx, rng: &mut Rng, prompt: Duration) -> Result<(), String> {
+/// A valid create answered 201 within `prompt`, or what happened instead; and the
+/// request.
+pub(crate) async fn live_probe(
+    ctx: &Ctx,
+    rng: &mut Rng,
+    prompt: Duration,
+) -> (Request, Result<(), String>) {
     let (_, body) = valid_body(ctx, rng.next_u64(), None);
     let req = ctx.authorized(create_request("/me/devices", body));
-    match ctx.send_with(req, prompt).await {
+    let outcome = match ctx.send_with(req.clone(), prompt).await {
         Ok(r) if r.status == 201 => Ok(()),
         Ok(r) => Err(oracles::seen(&r)),
         Err(e) => Err(e.to_string()),
-    }
+    };
+    (req, outcome)
 }

@@ -137,8 +137,12 @@ pub struct Report {
     pub profile: String,
     /// The run's seed.
     pub seed: u64,
-    /// Generated cases sent.
+    /// Generated cases sent (before the probes).
     pub cases: u64,
+    /// Cases sent in the fuzz phase.
+    pub fuzz_cases: u64,
+    /// How long the fuzz phase took, in seconds.
+    pub fuzz_seconds: f64,
     /// Requests sent in all.
     pub requests: u64,
     /// Wall time of the whole run, in seconds.
@@ -159,6 +163,7 @@ pub struct Report {
 pub(crate) fn build(
     target: &Target,
     config: &Config,
+    (cases, fuzz_cases, fuzz_seconds): (u64, u64, f64),
     counts: BTreeMap<(Oracle, String), EndpointCounts>,
     mut drafts: Vec<Draft>,
     statuses: BTreeMap<String, u64>,
@@ -199,11 +204,6 @@ pub(crate) fn build(
         .enumerate()
         .map(|(i, d)| finding(i, d, target, config, &base))
         .collect();
-    let cases = if config.replay.is_some() {
-        1
-    } else {
-        config.cases
-    };
     Report {
         schema: SCHEMA,
         tool: format!("devices-harness {}", env!("CARGO_PKG_VERSION")),
@@ -218,6 +218,8 @@ pub(crate) fn build(
         profile: config.profile.name().to_owned(),
         seed: config.seed,
         cases,
+        fuzz_cases,
+        fuzz_seconds,
         requests,
         duration_seconds: elapsed.as_secs_f64(),
         cases_per_second: cases as f64 / cases_elapsed.as_secs_f64().max(1e-9),
@@ -391,11 +393,16 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "check {} (profile {}, seed {}): {} cases, {} requests in {:.1} s ({:.0} cases/s)",
+            "check {} (profile {}, seed {}): {} cases{}, {} requests in {:.1} s ({:.0} cases/s)",
             self.target,
             self.profile,
             self.seed,
             self.cases,
+            if self.fuzz_cases > 0 {
+                format!(" and {} fuzz cases", self.fuzz_cases)
+            } else {
+                String::new()
+            },
             self.requests,
             self.duration_seconds,
             self.cases_per_second
@@ -477,7 +484,20 @@ impl Report {
 
     /// JUnit XML: one test suite per oracle, one test case per oracle and endpoint.
     pub fn junit(&self) -> String {
-        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let (suites, tests, failures) = self.junit_suites();
+        junit_document(
+            "devices-harness check",
+            &suites,
+            tests,
+            failures,
+            self.duration_seconds,
+        )
+    }
+
+    /// The `<testsuite>` elements of [`Report::junit`], with how many test cases and
+    /// failures they hold (for a document with more suites).
+    pub fn junit_suites(&self) -> (String, usize, usize) {
+        let mut x = String::new();
         let tests: usize = self.oracles.iter().map(|o| o.endpoints.len()).sum();
         let failures: usize = self
             .oracles
@@ -485,11 +505,6 @@ impl Report {
             .flat_map(|o| &o.endpoints)
             .filter(|e| e.counts.failed > 0)
             .count();
-        let _ = writeln!(
-            x,
-            "<testsuites name=\"devices-harness check\" tests=\"{tests}\" failures=\"{failures}\" time=\"{:.3}\">",
-            self.duration_seconds
-        );
         for o in &self.oracles {
             let failed = o.endpoints.iter().filter(|e| e.counts.failed > 0).count();
             let skipped = o
@@ -556,14 +571,27 @@ impl Report {
             }
             let _ = writeln!(x, "  </testsuite>");
         }
-        x.push_str("</testsuites>\n");
-        x
+        (x, tests, failures)
     }
+}
+
+/// A JUnit XML document of `suites`.
+pub fn junit_document(
+    name: &str,
+    suites: &str,
+    tests: usize,
+    failures: usize,
+    seconds: f64,
+) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" time=\"{seconds:.3}\">\n{suites}</testsuites>\n",
+        xml(name)
+    )
 }
 
 /// Text escaped for XML content and attributes (characters XML 1.0 cannot hold become
 /// `U+FFFD`).
-fn xml(s: &str) -> String {
+pub fn xml(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -49,6 +49,10 @@ pub struct CheckArgs {
     /// Re-run only this case (`SEED:INDEX`, from a report), shrinking it when it fails.
     #[arg(long)]
     pub replay: Option<CaseId>,
+    /// After the probes, fuzz for this long: malformed and mutated bodies at volume (each
+    /// mutation judged by the suite's parser), a liveness probe between bursts.
+    #[arg(long, value_parser = super::parse_duration)]
+    pub fuzz_time: Option<Duration>,
     /// Skip the probes with 4 MiB and trickled bodies.
     #[arg(long)]
     pub quick: bool,
@@ -96,6 +100,7 @@ impl CheckArgs {
             timeout: self.timeout,
             replay: self.replay,
             quick: self.quick,
+            fuzz_time: self.fuzz_time,
             progress: std::io::stderr().is_terminal(),
             ..check::Config::default()
         })

@@ -14,6 +14,7 @@ mod check;
 mod corpus;
 mod generate;
 mod load;
+mod run;
 mod serve;
 mod validate;
 
@@ -21,6 +22,7 @@ pub use check::{CheckArgs, FailOn};
 pub use corpus::{CorpusCommand, ExportArgs};
 pub use generate::GenArgs;
 pub use load::{LoadArgs, LoadCommand};
+pub use run::RunArgs;
 pub use serve::ServeArgs;
 pub use validate::ValidateArgs;
 
@@ -43,6 +45,9 @@ pub enum Command {
     /// Test-vector corpora for implementations in any language.
     #[command(subcommand)]
     Corpus(CorpusCommand),
+    /// The main job: check, fuzz and load an endpoint (by default the embedded reference
+    /// server) and write a report directory.
+    Run(RunArgs),
     /// Check an endpoint (by default the embedded reference server) against the contract.
     Check(CheckArgs),
     /// Load-test an endpoint (by default the embedded reference server) with goose.
@@ -63,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Validate(args) => validate::run(&args),
         Command::Gen(args) => generate::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Load(args) => load::run(*args),
         Command::Corpus(cmd) => corpus::run(&cmd),

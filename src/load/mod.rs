@@ -25,9 +25,11 @@ use crate::generate::malformed::{Defect, MalformedCase};
 mod integrity;
 mod report;
 mod scenarios;
+mod timeline;
 
 pub use integrity::{Integrity, IntegrityReport};
 pub use report::{RequestReport, WorkerReport, merge};
+pub use timeline::{LATENCY_BOUNDS_US, Second, Timeline};
 
 /// Transaction weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,6 +138,8 @@ pub(crate) struct Shared {
     bearer: Vec<http::HeaderValue>,
     /// `/users/{id}/devices` of each user.
     own_paths: Vec<String>,
+    /// Per-second figures.
+    timeline: Timeline,
     /// Valid payloads made before the attack: (seed, body without client id).
     pool: Vec<(u64, Bytes)>,
     /// Malformed cases made before the attack.
@@ -183,6 +187,8 @@ pub struct Outcome {
     pub integrity: IntegrityReport,
     /// The report for `load merge`.
     pub report: WorkerReport,
+    /// Per-second figures of the attack.
+    pub timeline: Vec<Second>,
 }
 
 impl Outcome {
@@ -232,6 +238,7 @@ impl Attack {
                 .iter()
                 .map(|u| format!("/users/{}/devices", u.user_id))
                 .collect(),
+            timeline: Timeline::default(),
             pool: Vec::new(),
             malformed_pool: Vec::new(),
         };
@@ -250,6 +257,11 @@ impl Attack {
     /// Devices that got a 201 so far.
     pub fn created(&self) -> usize {
         self.shared.created.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// The per-second figures so far.
+    pub fn timeline(&self) -> Vec<Second> {
+        self.shared.timeline.seconds()
     }
 
     /// Time spent generating payloads so far.
@@ -272,8 +284,8 @@ impl Attack {
 
 /// Runs the attack described by `goose` (its `host` is the target) with `options`, then
 /// the integrity pass. The attack always ends: goose stops at `--run-time`, and the whole
-/// attack is abandoned `grace` after that. goose's telnet and WebSocket controllers stay
-/// off unless their options are given.
+/// attack is abandoned `grace` after that. goose's telnet controller stays off unless its
+/// options are given.
 pub async fn run(
     mut goose: GooseConfiguration,
     options: &Options,
@@ -288,9 +300,6 @@ pub async fn run(
     goose.timeout.get_or_insert_with(|| "10".to_owned());
     if goose.telnet_host.is_none() && goose.telnet_port.is_none() {
         goose.no_telnet = true;
-    }
-    if !goose.websocket && goose.websocket_host.is_none() && goose.websocket_port.is_none() {
-        goose.no_websocket = true;
     }
     let run_time = goose
         .run_time
@@ -336,6 +345,7 @@ pub async fn run(
         failed_thresholds,
         integrity,
         report,
+        timeline: attack.timeline(),
     })
 }
 

@@ -143,6 +143,7 @@ pub(crate) fn device_of(shared: &Shared, seed: u64, keep_id: bool) -> crate::mod
 
 /// Sends a request built by `build`, waiting out 429s; the goose response.
 async fn send(
+    shared: &Shared,
     user: &mut GooseUser,
     method: GooseMethod,
     path: &str,
@@ -161,6 +162,13 @@ async fn send(
             .set_request_builder(rb)
             .build();
         let mut goose = user.request(request).await?;
+        let m = &goose.request;
+        shared.timeline.record(
+            m.user,
+            m.elapsed + m.response_time,
+            m.response_time * 1000 + u64::from(m.response_time_fraction_us),
+            m.status_code,
+        );
         let retry = match &goose.response {
             Ok(r) if r.status().as_u16() == 429 && attempt < 3 => Some(
                 r.headers()
@@ -230,7 +238,7 @@ async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> Tr
     } else {
         ("/me/devices", "/me/devices")
     };
-    let goose = send(user, GooseMethod::Post, path, name, 201, |rb| {
+    let goose = send(&shared, user, GooseMethod::Post, path, name, 201, |rb| {
         rb.header(CONTENT_TYPE, JSON.clone())
             .header(AUTHORIZATION, bearer.clone())
             .body(body.clone())
@@ -299,6 +307,7 @@ async fn malformed(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResu
         Authorization::Raw(raw) => Some(raw.clone()),
     };
     let goose = send(
+        &shared,
         user,
         GooseMethod::Post,
         &path,
@@ -351,7 +360,7 @@ async fn read_back(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResu
     } else {
         "/users/{id}/devices/{id}"
     };
-    let goose = send(user, GooseMethod::Get, &path, name, 200, |rb| {
+    let goose = send(&shared, user, GooseMethod::Get, &path, name, 200, |rb| {
         rb.header(AUTHORIZATION, bearer.clone())
     })
     .await?;

@@ -1,0 +1,100 @@
+//! `devices-harness run`: the main job, end to end, into a report directory.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::Args;
+
+use crate::check::Credentials;
+use crate::run::{self, RunConfig};
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The target's base URL; without it the reference server is started on loopback
+    /// (durable SQLite in a temporary directory) and hardened.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The bearer token of the user the run acts as.
+    #[arg(long, env = "DEVICES_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// That user's id.
+    #[arg(long, env = "DEVICES_USER_ID")]
+    pub user_id: Option<String>,
+    /// A second user's token, for the cross-user checks (skipped without one).
+    #[arg(long, env = "DEVICES_OTHER_TOKEN", hide_env_values = true)]
+    pub other_token: Option<String>,
+    /// The second user's id.
+    #[arg(long, env = "DEVICES_OTHER_USER_ID")]
+    pub other_user_id: Option<String>,
+    /// `seed` (built in) or a TOML profile file.
+    #[arg(long, default_value = "seed")]
+    pub profile: String,
+    /// The whole run's time: 15% and 6 s for probes, shrinking and read-back; of the
+    /// rest, 30% generated cases, 30% fuzzing, 40% load.
+    #[arg(long, default_value = "60s", value_parser = super::parse_duration)]
+    pub budget: Duration,
+    /// The report directory.
+    #[arg(long, default_value = "devices-harness-report")]
+    pub out: PathBuf,
+    /// The seed of every generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Requests in flight in the check and fuzz phases.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// goose users in the load phase.
+    #[arg(long, default_value_t = 8)]
+    pub users: usize,
+    /// Load-phase thresholds (goose syntax); given, they replace the defaults.
+    #[arg(long, default_values = ["error-rate<1%", "p99<2s"])]
+    pub threshold: Vec<String>,
+}
+
+/// Runs `run`; returns the exit code (0 when nothing at error level was found).
+pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
+    if args.concurrency == 0 || args.users == 0 {
+        bail!("--concurrency and --users must be at least 1");
+    }
+    if args.budget < Duration::from_secs(4) {
+        bail!("--budget must be at least 4s");
+    }
+    let target = match &args.target {
+        None => None,
+        Some(url) => {
+            let (Some(token), Some(id)) = (&args.token, &args.user_id) else {
+                bail!(
+                    "--target needs --token and --user-id (or DEVICES_TOKEN and DEVICES_USER_ID)"
+                );
+            };
+            let other = match (&args.other_token, &args.other_user_id) {
+                (Some(t), Some(i)) => Some(Credentials::new(t, i)),
+                (None, None) => None,
+                _ => bail!("--other-token and --other-user-id go together"),
+            };
+            Some((url.clone(), Credentials::new(token, id), other))
+        }
+    };
+    let config = RunConfig {
+        target,
+        profile: super::load_profile(&args.profile)?,
+        seed: args.seed,
+        budget: args.budget,
+        concurrency: args.concurrency,
+        users: args.users,
+        thresholds: args.threshold.clone(),
+        out: args.out.clone(),
+        progress: std::io::stderr().is_terminal(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(run::run(&config))?;
+    print!("{}", report.check.summary());
+    println!();
+    print!("{}", run::phase_table(&report));
+    println!("report: {}", config.out.join("index.html").display());
+    Ok(if report.passed { 0 } else { 1 })
+}

@@ -1,0 +1,443 @@
+//! `run`: the main job. One command hardens an endpoint end to end: conformance and
+//! security checks, fuzzing over HTTP, a short load phase with thresholds; then one
+//! report directory people want to read.
+//!
+//! The phases share one budget: 15% of it and 6 s more are kept for what is not
+//! time-boxed (the fixed probes, shrinking, goose's ramp-up, the integrity pass); of the
+//! rest, generated cases get 30%, the fuzz phase 30%, the load phase 40%. Without a target the reference server is started on loopback
+//! (durable SQLite in a temporary directory) and is the target of every phase.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use goose::config::GooseConfiguration;
+use serde::Serialize;
+
+use crate::check::{self, Credentials, Target, Transport};
+use crate::contract::{Level, Profile};
+use crate::load::{self, Options, Second, WorkerReport};
+use crate::server::Ephemeral;
+
+mod html;
+
+/// Seconds of a run's budget kept for what is not time-boxed: the fixed probes,
+/// shrinking, goose's ramp-up (besides 15% of the budget, for the integrity pass, which
+/// grows with the load phase).
+const OVERHEAD_SECONDS: f64 = 6.0;
+
+/// The report's schema id (`schemas/run-report.schema.json`).
+pub const SCHEMA: &str = "devices-harness/run-report/1";
+
+/// What a run is pointed at and how long it may take.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// The target's base URL and users; `None` for the embedded reference server.
+    pub target: Option<(String, Credentials, Option<Credentials>)>,
+    /// The contract.
+    pub profile: Profile,
+    /// The seed of every generator.
+    pub seed: u64,
+    /// The whole run's time budget.
+    pub budget: Duration,
+    /// Requests in flight in the check and fuzz phases.
+    pub concurrency: usize,
+    /// goose users in the load phase.
+    pub users: usize,
+    /// Thresholds of the load phase (goose syntax: `p99<500ms`, `error-rate<1%`).
+    pub thresholds: Vec<String>,
+    /// The report directory.
+    pub out: PathBuf,
+    /// Progress bars on stderr.
+    pub progress: bool,
+}
+
+/// One phase's line.
+#[derive(Clone, Debug, Serialize)]
+pub struct Phase {
+    /// `check`, `fuzz` or `load`.
+    pub name: &'static str,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// Whether it found nothing at error level.
+    pub passed: bool,
+    /// One line on what it did.
+    pub summary: String,
+}
+
+/// The load phase's results.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadSection {
+    /// The thresholds it was held to.
+    pub thresholds: Vec<String>,
+    /// The figures (the same shape `load --json` writes).
+    pub report: WorkerReport,
+    /// Per-second figures.
+    pub timeline: Vec<Second>,
+}
+
+/// The whole run, as `report.json` holds it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    /// [`SCHEMA`].
+    pub schema: &'static str,
+    /// `devices-harness <version>`.
+    pub tool: String,
+    /// The target.
+    pub target: String,
+    /// The profile's name.
+    pub profile: String,
+    /// The seed.
+    pub seed: u64,
+    /// The budget, in seconds.
+    pub budget_seconds: f64,
+    /// Wall time, in seconds.
+    pub duration_seconds: f64,
+    /// Nothing at error level: no error finding, thresholds held, no lost write.
+    pub passed: bool,
+    /// Findings at error level (and failed load verdicts).
+    pub errors: usize,
+    /// Findings at warning level.
+    pub warnings: usize,
+    /// The phases in order.
+    pub phases: Vec<Phase>,
+    /// The check and fuzz phases' report (`schemas/check-report.schema.json`).
+    pub check: check::Report,
+    /// The load phase (absent when the budget left no time for it).
+    pub load: Option<LoadSection>,
+}
+
+/// Runs every phase and writes the report directory.
+pub async fn run(config: &RunConfig) -> anyhow::Result<RunReport> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&config.out)
+        .with_context(|| format!("cannot create {}", config.out.display()))?;
+    let embedded = match &config.target {
+        Some(_) => None,
+        None => Some(Ephemeral::start(config.profile.clone()).await?),
+    };
+    let result = phases(config, embedded.as_ref(), started).await;
+    if let Some(server) = embedded {
+        server.stop().await;
+    }
+    let report = result?;
+    write_all(&config.out, &report)?;
+    Ok(report)
+}
+
+async fn phases(
+    config: &RunConfig,
+    embedded: Option<&Ephemeral>,
+    started: Instant,
+) -> anyhow::Result<RunReport> {
+    let (base, user, other) = match (&config.target, embedded) {
+        (Some((url, user, other)), _) => (url.clone(), user.clone(), other.clone()),
+        (None, Some(server)) => {
+            let users = server.users();
+            let cred = |i: usize| users.get(i).map(|u| Credentials::new(&u.token, &u.id));
+            let user = cred(0).ok_or_else(|| anyhow::anyhow!("no demo user"))?;
+            (server.running.url(), user, cred(1))
+        }
+        (None, None) => anyhow::bail!("no target"),
+    };
+    let budget = config.budget.as_secs_f64();
+    // What the probes, shrinking, goose's ramp-up and the read-back take, about.
+    let timed = (budget * 0.85 - OVERHEAD_SECONDS).max(budget * 0.4);
+    let share = |f: f64| Duration::from_secs_f64(timed * f);
+    let target = Target {
+        transport: Transport::http(&base, config.concurrency)?,
+        user: user.clone(),
+        other: other.clone(),
+        embedded: embedded.is_some(),
+    };
+    // Check and fuzz.
+    let check_config = check::Config {
+        profile: config.profile.clone(),
+        cases: u64::MAX,
+        seed: config.seed,
+        concurrency: config.concurrency,
+        case_time: Some(share(0.3)),
+        fuzz_time: Some(share(0.3)),
+        progress: config.progress,
+        ..check::Config::default()
+    };
+    let check = check::run(&target, &check_config).await?;
+    let fuzz_errors = check
+        .findings
+        .iter()
+        .filter(|f| f.level == Level::Error && f.case.as_deref().is_some_and(is_fuzz_case))
+        .count();
+    let check_errors = check.errors() - fuzz_errors;
+    let mut phases = vec![
+        Phase {
+            name: "check",
+            seconds: check.duration_seconds - check.fuzz_seconds,
+            passed: check_errors == 0,
+            summary: format!(
+                "{} cases and the probes of nine oracles, {} requests; {check_errors} errors, {} warnings",
+                check.cases,
+                check.requests,
+                check.warnings()
+            ),
+        },
+        Phase {
+            name: "fuzz",
+            seconds: check.fuzz_seconds,
+            passed: fuzz_errors == 0,
+            summary: format!(
+                "{} malformed and mutated cases with liveness probes between bursts; {fuzz_errors} errors",
+                check.fuzz_cases
+            ),
+        },
+    ];
+    // Load, with what is left of its share.
+    let load_time = share(0.4).max(Duration::from_secs(2));
+    let mut users = vec![user];
+    users.extend(other);
+    let load = load_phase(config, &base, users, load_time).await?;
+    let load_passed = load.report.passed();
+    phases.push(Phase {
+        name: "load",
+        seconds: load.report.duration_seconds,
+        passed: load_passed,
+        summary: format!(
+            "{:.0} requests/s, p99 {:.1} ms, {} failed of {}; {}; thresholds {}",
+            load.report.requests_per_second,
+            load.report.totals.latency_ms.p99,
+            load.report.totals.fail,
+            load.report.totals.count,
+            load.report.integrity.line(),
+            if load.report.failed_thresholds.is_empty() {
+                "held".to_owned()
+            } else {
+                format!("failed: {}", load.report.failed_thresholds.join("; "))
+            }
+        ),
+    });
+    let errors = check.errors() + usize::from(!load_passed);
+    Ok(RunReport {
+        schema: SCHEMA,
+        tool: check.tool.clone(),
+        target: check.target.clone(),
+        profile: config.profile.name().to_owned(),
+        seed: config.seed,
+        budget_seconds: budget,
+        duration_seconds: started.elapsed().as_secs_f64(),
+        passed: errors == 0,
+        errors,
+        warnings: check.warnings(),
+        phases,
+        check,
+        load: Some(load),
+    })
+}
+
+fn is_fuzz_case(id: &str) -> bool {
+    id.parse::<check::CaseId>()
+        .is_ok_and(|c| c.index >= crate::check::FUZZ_BASE)
+}
+
+async fn load_phase(
+    config: &RunConfig,
+    base: &str,
+    users: Vec<Credentials>,
+    run_time: Duration,
+) -> anyhow::Result<LoadSection> {
+    let mut goose = GooseConfiguration::default();
+    goose.host = Some(base.to_owned());
+    goose.users = Some(config.users);
+    goose.increase_rate = Some(config.users.to_string());
+    goose.run_time = Some(format!("{}", run_time.as_secs().max(1)));
+    goose.quiet = 1;
+    goose.no_print_metrics = true;
+    goose.no_threshold_abort = true;
+    goose.threshold = config.thresholds.clone();
+    goose.report_file = vec![config.out.join("load.html").display().to_string()];
+    let options = Options {
+        profile: config.profile.clone(),
+        seed: config.seed,
+        users,
+        integrity: load::Integrity::Exhaustive,
+        ..Options::default()
+    };
+    let bar = if config.progress {
+        indicatif::ProgressBar::new(run_time.as_secs().max(1))
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template("load {bar:40} {pos}/{len} s {msg}")
+    {
+        bar.set_style(style);
+    }
+    let ticker = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                bar.inc(1);
+            }
+        })
+    };
+    let outcome = load::run(goose, &options, Duration::from_secs(30)).await;
+    ticker.abort();
+    bar.finish_and_clear();
+    let outcome = outcome?;
+    Ok(LoadSection {
+        thresholds: config.thresholds.clone(),
+        report: outcome.report,
+        timeline: outcome.timeline,
+    })
+}
+
+fn write_all(out: &Path, report: &RunReport) -> anyhow::Result<()> {
+    let write = |name: &str, text: String| {
+        let path = out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write(
+        "report.json",
+        serde_json::to_string_pretty(report).context("the report")?,
+    )?;
+    write("summary.md", summary_markdown(report))?;
+    write("junit.xml", junit(report))?;
+    write("index.html", html::render(report))?;
+    Ok(())
+}
+
+/// The phases as a terminal table.
+pub fn phase_table(report: &RunReport) -> String {
+    let mut s = String::from("phase   time      result\n");
+    for p in &report.phases {
+        s.push_str(&format!(
+            "{:<7} {:>6.1} s  {}  {}\n",
+            p.name,
+            p.seconds,
+            if p.passed { "ok    " } else { "FAILED" },
+            p.summary
+        ));
+    }
+    s.push_str(&format!(
+        "\n{}: {} error{}, {} warning{} in {:.1} s\n",
+        if report.passed { "PASSED" } else { "FAILED" },
+        report.errors,
+        if report.errors == 1 { "" } else { "s" },
+        report.warnings,
+        if report.warnings == 1 { "" } else { "s" },
+        report.duration_seconds
+    ));
+    s
+}
+
+fn summary_markdown(r: &RunReport) -> String {
+    let mut s = format!(
+        "# devices-harness run: {}\n\n**{}**: {} errors, {} warnings. Target {}, profile {}, seed {}, budget {:.0} s, took {:.1} s.\n\n",
+        if r.passed { "passed" } else { "FAILED" },
+        if r.passed { "Passed" } else { "Failed" },
+        r.errors,
+        r.warnings,
+        r.target,
+        r.profile,
+        r.seed,
+        r.budget_seconds,
+        r.duration_seconds
+    );
+    s.push_str("| phase | seconds | result | what |\n|---|---:|---|---|\n");
+    for p in &r.phases {
+        s.push_str(&format!(
+            "| {} | {:.1} | {} | {} |\n",
+            p.name,
+            p.seconds,
+            if p.passed { "ok" } else { "**failed**" },
+            p.summary
+        ));
+    }
+    s.push_str("\n## Oracles\n\n| oracle | level | passed | failed | skipped | what |\n|---|---|---:|---:|---:|---|\n");
+    for o in &r.check.oracles {
+        s.push_str(&format!(
+            "| {} | {:?} | {} | {} | {} | {} |\n",
+            o.oracle, o.level, o.counts.passed, o.counts.failed, o.counts.skipped, o.description
+        ));
+    }
+    if let Some(load) = &r.load {
+        s.push_str("\n## Load\n\n");
+        s.push_str(&load.report.summary());
+        if !load.thresholds.is_empty() {
+            s.push_str(&format!("\nthresholds: {}\n", load.thresholds.join(", ")));
+        }
+    }
+    s.push_str("\n## Findings\n");
+    if r.check.findings.is_empty() {
+        s.push_str("\nNone.\n");
+    }
+    for f in &r.check.findings {
+        s.push_str(&format!(
+            "\n### {} {:?} [{}/{}] {}\n\n- input: {} ({} time{})\n- expected: {}\n- seen: {}\n",
+            f.id,
+            f.level,
+            f.oracle,
+            f.rule,
+            f.endpoint,
+            f.class,
+            f.occurrences,
+            if f.occurrences == 1 { "" } else { "s" },
+            f.expected,
+            f.seen
+        ));
+        if let Some(case) = &f.case {
+            s.push_str(&format!("- case: `{case}`"));
+            if let Some(replay) = &f.reproduce.replay {
+                s.push_str(&format!(" (`{replay}`)"));
+            }
+            s.push('\n');
+        }
+        s.push_str(&format!("\n```sh\n{}\n```\n", f.reproduce.curl));
+    }
+    s
+}
+
+fn junit(r: &RunReport) -> String {
+    let (mut suites, mut tests, mut failures) = r.check.junit_suites();
+    if let Some(load) = &r.load {
+        let rep = &load.report;
+        let mut cases = Vec::new();
+        for t in &load.thresholds {
+            let failed = rep
+                .failed_thresholds
+                .iter()
+                .find(|f| f.contains(t.as_str()));
+            cases.push((format!("threshold {t}"), failed.cloned()));
+        }
+        let integrity = (!rep.integrity.clean()).then(|| rep.integrity.line());
+        cases.push(("integrity".to_owned(), integrity));
+        suites.push_str(&format!(
+            "  <testsuite name=\"load\" tests=\"{}\" failures=\"{}\">\n",
+            cases.len(),
+            cases.iter().filter(|c| c.1.is_some()).count()
+        ));
+        for (name, failure) in &cases {
+            tests += 1;
+            match failure {
+                None => suites.push_str(&format!(
+                    "    <testcase classname=\"load\" name=\"{}\"/>\n",
+                    check::xml(name)
+                )),
+                Some(why) => {
+                    failures += 1;
+                    suites.push_str(&format!(
+                        "    <testcase classname=\"load\" name=\"{}\">\n      <failure message=\"{}\"/>\n    </testcase>\n",
+                        check::xml(name),
+                        check::xml(why)
+                    ));
+                }
+            }
+        }
+        suites.push_str("  </testsuite>\n");
+    }
+    check::junit_document(
+        "devices-harness run",
+        &suites,
+        tests,
+        failures,
+        r.duration_seconds,
+    )
+}

@@ -1,0 +1,197 @@
+//! `devices-harness run`, the main job, as a user runs it: a small budget against the
+//! embedded server (passes) and against a target that answers 500 to everything (fails);
+//! the report directory is validated file by file.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn run(out: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_devices-harness"))
+        .args(["run", "--budget", "8s", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn out_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dh-run-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Checks every file of a report directory; returns report.json.
+fn validate(out: &Path) -> serde_json::Value {
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&read("report.json")).unwrap();
+    let run_schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/run-report.schema.json")).unwrap();
+    let check_schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/check-report.schema.json")).unwrap();
+    assert_eq!(
+        common::schema::errors(&run_schema, &report),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        common::schema::errors(&check_schema, &report["check"]),
+        Vec::<String>::new()
+    );
+
+    let junit = read("junit.xml");
+    let doc = roxmltree::Document::parse(&junit).expect("junit.xml is XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let suites: Vec<&str> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .filter_map(|n| n.attribute("name"))
+        .collect();
+    for s in ["acceptance", "rejection", "liveness", "load"] {
+        assert!(suites.contains(&s), "{s} not in {suites:?}");
+    }
+    let testcases = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .count();
+    assert_eq!(
+        root.attribute("tests"),
+        Some(testcases.to_string().as_str())
+    );
+    let failures = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase") && n.children().any(|c| c.has_tag_name("failure")))
+        .count();
+    assert_eq!(
+        root.attribute("failures"),
+        Some(failures.to_string().as_str())
+    );
+
+    let html = read("index.html");
+    for chart in [
+        "chart-findings",
+        "chart-status",
+        "chart-throughput",
+        "chart-latency",
+    ] {
+        assert!(
+            html.contains(&format!("<svg id=\"{chart}\"")),
+            "{chart} missing"
+        );
+    }
+    assert!(
+        !html.contains("<script"),
+        "index.html must work with no scripts"
+    );
+    assert!(
+        !html.contains("src=\"http") && !html.contains("<link"),
+        "no remote assets"
+    );
+    let goose = read("load.html");
+    assert!(
+        goose.contains("<html") && goose.contains("Goose"),
+        "goose's report"
+    );
+    let summary = read("summary.md");
+    assert!(summary.starts_with("# devices-harness run: "));
+    report
+}
+
+#[test]
+fn the_main_job_on_the_embedded_server_passes_with_a_complete_report() {
+    let out = out_dir("embedded");
+    let o = run(&out, &[]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("PASSED: 0 errors"), "{stdout}");
+    let report = validate(&out);
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["errors"], 0);
+    let phases: Vec<&str> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["check", "fuzz", "load"]);
+    assert!(report["check"]["cases"].as_u64().unwrap() > 0);
+    assert!(report["check"]["fuzz_cases"].as_u64().unwrap() > 0);
+    let load = &report["load"]["report"];
+    assert!(load["totals"]["count"].as_u64().unwrap() > 0);
+    assert_eq!(load["integrity"]["lost"], 0);
+    assert!(!report["load"]["timeline"].as_array().unwrap().is_empty());
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Passed: 0 errors"));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_broken_target_fails_the_run_and_every_finding_has_its_reproducer() {
+    // Every request gets a 500.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut s in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    let answer = b"HTTP/1.1 500 Oops\r\ncontent-length: 0\r\n\r\n";
+                    if s.write_all(answer).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let out = out_dir("broken");
+    let o = run(
+        &out,
+        &[
+            "--target",
+            &url,
+            "--token",
+            "secret-token-123",
+            "--user-id",
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report = validate(&out);
+    assert_eq!(report["passed"], false);
+    let findings = report["check"]["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for f in findings {
+        let id = f["id"].as_str().unwrap();
+        assert!(
+            html.contains(&format!("<section id=\"{id}\">")),
+            "{id} has no section"
+        );
+        assert!(f["reproduce"]["curl"].as_str().unwrap().contains("curl "));
+    }
+    assert!(
+        html.contains("href=\"#F1\""),
+        "the findings chart links to the findings"
+    );
+    for file in ["report.json", "summary.md", "junit.xml", "index.html"] {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(!text.contains("secret-token-123"), "{file} leaks the token");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
