@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Is the load generator ever what limits a measurement? `devices-harness load` against
-# `oha` (and `wrk` when installed), side by side in one run, at the same connection
-# count, against a trivial loopback endpoint that answers 201 at once
+# Is the load generator ever what limits a measurement? `devices-harness load` (with its
+# direct client, and with goose's) against `oha` (and `wrk` when installed), side by side
+# in one run, at the same connection count, against a trivial loopback endpoint that answers 201 at once
 # (loadtests/trivial_endpoint.rs). Prints requests/s of each, their ratio, and how much
 # of the load generator's CPU went into generating payloads.
 #
@@ -52,18 +52,23 @@ if command -v wrk >/dev/null; then
   wrk_rps=$(wrk -t2 -c "$CONNECTIONS" -d "${DURATION}s" -s "$work/post.lua" "$url/me/devices" | awk '/Requests\/sec/ {print int($2)}')
 fi
 
-"$bin" load --target "$url" --token "$token" --user-id "$user" \
-  --users "$CONNECTIONS" --increase-rate "$CONNECTIONS" --run-time "$DURATION" \
-  --malformed-ratio 0 --read-ratio 0 --integrity off --quiet --no-print-metrics \
-  --json "$work/load.json" >/dev/null
-read -r load_rps share < <(python3 -c '
+load() { # client -> "requests/s generation%"
+  "$bin" load --target "$url" --token "$token" --user-id "$user" --client "$1" \
+    --users "$CONNECTIONS" --increase-rate "$CONNECTIONS" --run-time "$DURATION" \
+    --malformed-ratio 0 --read-ratio 0 --integrity off --quiet --no-print-metrics \
+    --json "$work/load-$1.json" >/dev/null
+  python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
 share = r["generation_seconds"] / r["cpu_seconds"] if r.get("cpu_seconds") else float("nan")
-print(round(r["requests_per_second"]), f"{share * 100:.2f}")' "$work/load.json")
+print(round(r["requests_per_second"]), f"{share * 100:.2f}")' "$work/load-$1.json"
+}
+read -r direct_rps direct_share < <(load auto)
+read -r goose_rps goose_share < <(load goose)
 
 echo "connections $CONNECTIONS, $DURATION s each, against $url (201 at once)"
-echo "oha:                   $oha_rps requests/s"
-[ -n "$wrk_rps" ] && echo "wrk:                   $wrk_rps requests/s"
-echo "devices-harness load:  $load_rps requests/s (payload generation: $share% of its CPU)"
-python3 -c "import sys; print(f'load / oha = {int(sys.argv[1]) / int(sys.argv[2]):.2f} (goal: at least 0.5)')" "$load_rps" "$oha_rps"
+echo "oha:                                  $oha_rps requests/s"
+[ -n "$wrk_rps" ] && echo "wrk:                                  $wrk_rps requests/s"
+echo "devices-harness load (direct client): $direct_rps requests/s (payload generation: $direct_share% of its CPU)"
+echo "devices-harness load --client goose:  $goose_rps requests/s (payload generation: $goose_share% of its CPU)"
+python3 -c "import sys; d, g, o = map(int, sys.argv[1:]); print(f'load / oha = {d / o:.2f} (goal: at least 0.5); with goose\'s client {g / o:.2f}')" "$direct_rps" "$goose_rps" "$oha_rps"

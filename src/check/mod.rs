@@ -41,7 +41,7 @@ pub(crate) mod oracles;
 mod probes;
 mod report;
 pub mod shrink;
-mod transport;
+pub(crate) mod transport;
 
 pub use cases::{Case, CaseId, CaseKind, FUZZ_BASE};
 pub use oracles::{Oracle, Violation};
@@ -141,6 +141,24 @@ pub struct Target {
     /// Whether this is the embedded reference server (reports then say so, and replay
     /// lines need no `--target`).
     pub embedded: bool,
+}
+
+impl Target {
+    /// The embedded reference server over HTTP, as its first demo user, with the second
+    /// for the cross-user checks.
+    pub fn embedded(
+        server: &crate::server::Ephemeral,
+        connections: usize,
+    ) -> anyhow::Result<Target> {
+        let users = server.users();
+        let cred = |i: usize| users.get(i).map(|u| Credentials::new(&u.token, &u.id));
+        Ok(Target {
+            transport: Transport::http(&server.running.url(), connections)?,
+            user: cred(0).ok_or_else(|| anyhow::anyhow!("the embedded server has no demo user"))?,
+            other: cred(1),
+            embedded: true,
+        })
+    }
 }
 
 /// Why a run could not be made.

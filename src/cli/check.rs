@@ -8,29 +8,16 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
-use crate::check::{self, CaseId, Credentials, Report, Target, Transport};
+use crate::check::{self, CaseId, Report, Target, Transport};
 use crate::contract::Level;
 use crate::server::Ephemeral;
 
 /// Arguments of `check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The target's base URL (`http://127.0.0.1:8080`, `https://graph.microsoft.com/beta`);
-    /// without it the reference server is started on loopback and checked.
-    #[arg(long)]
-    pub target: Option<String>,
-    /// The bearer token of the user the checks run as.
-    #[arg(long, env = "DEVICES_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// That user's id (a GUID).
-    #[arg(long, env = "DEVICES_USER_ID")]
-    pub user_id: Option<String>,
-    /// A second user's token, for the cross-user checks (skipped without one).
-    #[arg(long, env = "DEVICES_OTHER_TOKEN", hide_env_values = true)]
-    pub other_token: Option<String>,
-    /// The second user's id.
-    #[arg(long, env = "DEVICES_OTHER_USER_ID")]
-    pub other_user_id: Option<String>,
+    /// Target and users.
+    #[command(flatten)]
+    pub target: super::TargetArgs,
     /// `seed` (built in) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
@@ -105,19 +92,6 @@ impl CheckArgs {
             ..check::Config::default()
         })
     }
-
-    /// The target's credentials, from the arguments.
-    pub fn credentials(&self) -> anyhow::Result<(Credentials, Option<Credentials>)> {
-        let (Some(token), Some(user_id)) = (&self.token, &self.user_id) else {
-            bail!("--target needs --token and --user-id (or DEVICES_TOKEN and DEVICES_USER_ID)");
-        };
-        let other = match (&self.other_token, &self.other_user_id) {
-            (Some(t), Some(id)) => Some(Credentials::new(t, id)),
-            (None, None) => None,
-            _ => bail!("--other-token and --other-user-id go together"),
-        };
-        Ok((Credentials::new(token, user_id), other))
-    }
 }
 
 /// Runs `check`; returns the exit code (0 pass, 1 findings, 2 usage or unreachable).
@@ -127,10 +101,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()?;
     let report = runtime.block_on(async {
-        match &args.target {
-            Some(url) => {
-                let (user, other) = args.credentials()?;
-                let transport = Transport::http(url, config.concurrency)?;
+        match args.target.target()? {
+            Some((url, user, other)) => {
+                let transport = Transport::http(&url, config.concurrency)?;
                 let target = Target {
                     transport,
                     user,
@@ -155,20 +128,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
 /// directory.
 pub async fn run_embedded(config: &check::Config) -> anyhow::Result<Report> {
     let server = Ephemeral::start(config.profile.clone()).await?;
-    let users = server.users().to_vec();
-    let result = match (users.first(), users.get(1)) {
-        (Some(a), Some(b)) => {
-            let target = Target {
-                transport: Transport::http(&server.running.url(), config.concurrency)?,
-                user: Credentials::new(&a.token, &a.id),
-                other: Some(Credentials::new(&b.token, &b.id)),
-                embedded: true,
-            };
-            check::run(&target, config)
-                .await
-                .map_err(anyhow::Error::from)
-        }
-        _ => Err(anyhow::anyhow!("the embedded server has no demo users")),
+    let result = match Target::embedded(&server, config.concurrency) {
+        Ok(target) => check::run(&target, config)
+            .await
+            .map_err(anyhow::Error::from),
+        Err(e) => Err(e),
     };
     server.stop().await;
     result

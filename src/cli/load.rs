@@ -54,6 +54,11 @@ pub struct LoadArgs {
     /// as many malformed ones); 0 generates each payload as it is sent.
     #[arg(long, default_value_t = 4096)]
     pub payload_pool: usize,
+    /// `auto`: a direct HTTP/1.1 connection per goose user for `http://` targets (much
+    /// cheaper per request; not with `--throttle-requests`), goose's client otherwise;
+    /// `goose`: goose's client always.
+    #[arg(long, value_enum, default_value_t = load::Client::Auto)]
+    pub client: load::Client,
     /// This worker's index (0-based), for scale-out.
     #[arg(long, default_value_t = 0)]
     pub worker_index: usize,
@@ -124,6 +129,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         worker_index: args.worker_index,
         worker_count: args.worker_count,
         payload_pool: args.payload_pool,
+        client: args.client,
         ..Options::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

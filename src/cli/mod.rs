@@ -79,6 +79,57 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// Where a command sends its requests, and as whom (shared by `check` and `run`).
+#[derive(Debug, clap::Args)]
+pub struct TargetArgs {
+    /// The target's base URL (`http://127.0.0.1:8080`, `https://graph.microsoft.com/beta`);
+    /// without it the reference server is started on loopback (durable SQLite in a
+    /// temporary directory) with its two demo users.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The bearer token of the user the requests are sent as.
+    #[arg(long, env = "DEVICES_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// That user's id (a GUID).
+    #[arg(long, env = "DEVICES_USER_ID")]
+    pub user_id: Option<String>,
+    /// A second user's token, for the cross-user checks (skipped without one).
+    #[arg(long, env = "DEVICES_OTHER_TOKEN", hide_env_values = true)]
+    pub other_token: Option<String>,
+    /// The second user's id.
+    #[arg(long, env = "DEVICES_OTHER_USER_ID")]
+    pub other_user_id: Option<String>,
+}
+
+impl TargetArgs {
+    /// The target URL and its users; `None` for the embedded reference server.
+    pub fn target(
+        &self,
+    ) -> anyhow::Result<
+        Option<(
+            String,
+            crate::check::Credentials,
+            Option<crate::check::Credentials>,
+        )>,
+    > {
+        use crate::check::Credentials;
+        let Some(url) = &self.target else {
+            return Ok(None);
+        };
+        let (Some(token), Some(user_id)) = (&self.token, &self.user_id) else {
+            anyhow::bail!(
+                "--target needs --token and --user-id (or DEVICES_TOKEN and DEVICES_USER_ID)"
+            );
+        };
+        let other = match (&self.other_token, &self.other_user_id) {
+            (Some(t), Some(id)) => Some(Credentials::new(t, id)),
+            (None, None) => None,
+            _ => anyhow::bail!("--other-token and --other-user-id go together"),
+        };
+        Ok(Some((url.clone(), Credentials::new(token, user_id), other)))
+    }
+}
+
 /// A duration such as `10s`, `500ms`, `2m` or `1.5` (seconds).
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let t = text.trim();

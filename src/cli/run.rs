@@ -7,28 +7,14 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Args;
 
-use crate::check::Credentials;
 use crate::run::{self, RunConfig};
 
 /// Arguments of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The target's base URL; without it the reference server is started on loopback
-    /// (durable SQLite in a temporary directory) and hardened.
-    #[arg(long)]
-    pub target: Option<String>,
-    /// The bearer token of the user the run acts as.
-    #[arg(long, env = "DEVICES_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// That user's id.
-    #[arg(long, env = "DEVICES_USER_ID")]
-    pub user_id: Option<String>,
-    /// A second user's token, for the cross-user checks (skipped without one).
-    #[arg(long, env = "DEVICES_OTHER_TOKEN", hide_env_values = true)]
-    pub other_token: Option<String>,
-    /// The second user's id.
-    #[arg(long, env = "DEVICES_OTHER_USER_ID")]
-    pub other_user_id: Option<String>,
+    /// Target and users.
+    #[command(flatten)]
+    pub target: super::TargetArgs,
     /// `seed` (built in) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
@@ -61,22 +47,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
     if args.budget < Duration::from_secs(4) {
         bail!("--budget must be at least 4s");
     }
-    let target = match &args.target {
-        None => None,
-        Some(url) => {
-            let (Some(token), Some(id)) = (&args.token, &args.user_id) else {
-                bail!(
-                    "--target needs --token and --user-id (or DEVICES_TOKEN and DEVICES_USER_ID)"
-                );
-            };
-            let other = match (&args.other_token, &args.other_user_id) {
-                (Some(t), Some(i)) => Some(Credentials::new(t, i)),
-                (None, None) => None,
-                _ => bail!("--other-token and --other-user-id go together"),
-            };
-            Some((url.clone(), Credentials::new(token, id), other))
-        }
-    };
+    let target = args.target.target()?;
     let config = RunConfig {
         target,
         profile: super::load_profile(&args.profile)?,

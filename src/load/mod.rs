@@ -22,11 +22,13 @@ use crate::generate::Rng;
 use crate::generate::fast::Generator;
 use crate::generate::malformed::{Defect, MalformedCase};
 
+mod client;
 mod integrity;
 mod report;
 mod scenarios;
 mod timeline;
 
+pub use client::Client;
 pub use integrity::{Integrity, IntegrityReport};
 pub use report::{RequestReport, WorkerReport, merge};
 pub use timeline::{LATENCY_BOUNDS_US, Second, Timeline};
@@ -88,6 +90,10 @@ pub struct Options {
     /// Valid payloads generated before the attack and drawn from at random during it
     /// (a quarter as many malformed ones); 0 generates every payload when it is sent.
     pub payload_pool: usize,
+    /// Which client sends the requests.
+    pub client: Client,
+    /// Longest wait for one request (the direct client's; goose's is `--timeout`).
+    pub request_timeout: Duration,
 }
 
 impl Default for Options {
@@ -107,6 +113,8 @@ impl Default for Options {
             worker_index: 0,
             worker_count: 1,
             payload_pool: 4096,
+            client: Client::Auto,
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -140,6 +148,10 @@ pub(crate) struct Shared {
     own_paths: Vec<String>,
     /// Per-second figures.
     timeline: Timeline,
+    /// When the first request went out (the timeline's origin for the direct client).
+    origin: std::sync::OnceLock<Instant>,
+    /// The direct client's target, when it sends the requests.
+    direct: Option<client::Direct>,
     /// Valid payloads made before the attack: (seed, body without client id).
     pool: Vec<(u64, Bytes)>,
     /// Malformed cases made before the attack.
@@ -147,6 +159,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Milliseconds since the first request.
+    fn since_start(&self) -> u64 {
+        self.origin.get_or_init(Instant::now).elapsed().as_millis() as u64
+    }
+
     /// Generates `n` valid payloads and `n / 4` malformed cases, timed as generation.
     fn fill_pools(&mut self, n: usize) {
         let started = Instant::now();
@@ -239,6 +256,11 @@ impl Attack {
                 .map(|u| format!("/users/{}/devices", u.user_id))
                 .collect(),
             timeline: Timeline::default(),
+            origin: std::sync::OnceLock::new(),
+            direct: match options.client {
+                Client::Auto => client::Direct::for_base(host, options.request_timeout),
+                Client::Goose => None,
+            },
             pool: Vec::new(),
             malformed_pool: Vec::new(),
         };
@@ -295,9 +317,19 @@ pub async fn run(
         .host
         .clone()
         .ok_or_else(|| anyhow::anyhow!("no target host"))?;
+    let mut options = options.clone();
+    match goose.timeout.as_deref().map(crate::cli::parse_duration) {
+        Some(Ok(t)) => options.request_timeout = t,
+        Some(Err(e)) => anyhow::bail!("--timeout: {e}"),
+        None => goose.timeout = Some(options.request_timeout.as_secs_f64().to_string()),
+    }
+    if goose.throttle_requests.is_some() {
+        // The throttle is goose's, on its own client.
+        options.client = Client::Goose;
+    }
+    let options = &options;
     let cpu_before = process_cpu();
     let attack = Attack::new(&host, options)?;
-    goose.timeout.get_or_insert_with(|| "10".to_owned());
     if goose.telnet_host.is_none() && goose.telnet_port.is_none() {
         goose.no_telnet = true;
     }

@@ -12,19 +12,19 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::HeaderValue;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 
-use goose::goose::GooseResponse;
-use goose::metrics::GooseRequestMetric;
 use goose::prelude::*;
+use http::Method;
 
+use super::client::{self, Connection, Out, Sent, settle};
 use super::{Created, Shared};
+use crate::check::Oracle;
 use crate::check::oracles::{answer_device, same_device};
-use crate::check::{Oracle, Response as CheckResponse};
 use crate::contract::ClientId;
 use crate::generate::fast::Generator;
 use crate::generate::malformed::{Authorization, PathKind};
@@ -38,6 +38,8 @@ pub(crate) struct Session {
     rng: Rng,
     malformed: Generator,
     scratch: String,
+    /// The direct client's connection.
+    connection: Connection,
     /// Recent creates, for `read_back`: (id, read path, generator seed, id sent).
     mine: Vec<(String, String, u64, bool)>,
     next_mine: usize,
@@ -100,6 +102,7 @@ fn on_start<'a>(
             malformed: Generator::with_profile(shared.profile.clone(), seed ^ 0x5eed)
                 .with_weights(shared.defect_weights.clone()),
             scratch: String::new(),
+            connection: Connection::default(),
             mine: Vec::new(),
             next_mine: 0,
         });
@@ -141,80 +144,6 @@ pub(crate) fn device_of(shared: &Shared, seed: u64, keep_id: bool) -> crate::mod
     device
 }
 
-/// Sends a request built by `build`, waiting out 429s; the goose response.
-async fn send(
-    shared: &Shared,
-    user: &mut GooseUser,
-    method: GooseMethod,
-    path: &str,
-    name: &str,
-    expect: u16,
-    build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-) -> Result<GooseResponse, Box<TransactionError>> {
-    let mut attempt = 0;
-    loop {
-        let rb = build(user.get_request_builder(&method, path)?);
-        let request = GooseRequest::builder()
-            .method(method)
-            .path(path)
-            .name(name)
-            .expect_status_code(expect)
-            .set_request_builder(rb)
-            .build();
-        let mut goose = user.request(request).await?;
-        let m = &goose.request;
-        shared.timeline.record(
-            m.user,
-            m.elapsed + m.response_time,
-            m.response_time * 1000 + u64::from(m.response_time_fraction_us),
-            m.status_code,
-        );
-        let retry = match &goose.response {
-            Ok(r) if r.status().as_u16() == 429 && attempt < 3 => Some(
-                r.headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .unwrap_or(1)
-                    .min(10),
-            ),
-            _ => None,
-        };
-        match retry {
-            Some(seconds) => {
-                // A rate limit is the target's right, not an error of the request.
-                user.set_success(&mut goose.request)?;
-                tokio::time::sleep(Duration::from_secs(seconds)).await;
-                attempt += 1;
-            }
-            None => return Ok(goose),
-        }
-    }
-}
-
-/// The status, headers and body of a goose response, as the oracles read them.
-async fn read(goose: GooseResponse) -> (GooseRequestMetric, Option<CheckResponse>) {
-    let GooseResponse { request, response } = goose;
-    let Ok(mut r) = response else {
-        return (request, None);
-    };
-    let status = r.status().as_u16();
-    let headers = std::mem::take(r.headers_mut());
-    let started = Instant::now();
-    match r.bytes().await {
-        Ok(body) => (
-            request,
-            Some(CheckResponse {
-                status,
-                headers,
-                body,
-                elapsed: started.elapsed(),
-            }),
-        ),
-        Err(_) => (request, None),
-    }
-}
-
 async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> TransactionResult {
     let s = session(user)?;
     let bearer = shared.bearer[s.creds].clone();
@@ -238,20 +167,25 @@ async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> Tr
     } else {
         ("/me/devices", "/me/devices")
     };
-    let goose = send(&shared, user, GooseMethod::Post, path, name, 201, |rb| {
-        rb.header(CONTENT_TYPE, JSON.clone())
-            .header(AUTHORIZATION, bearer.clone())
-            .body(body.clone())
-    })
-    .await;
-    let (mut request, response) = read(goose?).await;
-    let Some(r) = response.filter(|r| r.status == 201) else {
-        return Ok(());
+    let connection = Arc::clone(&s.connection);
+    let out = Out {
+        method: Method::POST,
+        path,
+        name,
+        headers: vec![(CONTENT_TYPE, JSON), (AUTHORIZATION, bearer)],
+        body,
+        expect: 201,
+    };
+    let (sent, answer) = client::send(&shared, user, &connection, &out).await?;
+    let Some(r) = answer.filter(|r| r.status == 201) else {
+        let why = failure(&out, answer_status(&sent));
+        return settle(user, sent, false, Some(&why)).await;
     };
     match answer_device(Oracle::Acceptance, &shared.reading, &r)
         .map(|d| d.id(&shared.profile).map(|g| g.as_str().to_owned()))
     {
         Ok(Some(id)) => {
+            settle(user, sent, true, None).await?;
             let read_path = format!("{path}/{id}");
             shared.remember(Created {
                 user: session(user)?.creds,
@@ -269,8 +203,8 @@ async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> Tr
             s.next_mine += 1;
             Ok(())
         }
-        Ok(None) => user.set_failure("201 without a GUID id", &mut request, None, None),
-        Err(v) => user.set_failure(&format!("201: {}", v.seen), &mut request, None, None),
+        Ok(None) => settle(user, sent, false, Some("201 without a GUID id")).await,
+        Err(v) => settle(user, sent, false, Some(&format!("201: {}", v.seen))).await,
     }
 }
 
@@ -301,50 +235,65 @@ async fn malformed(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResu
             "/users/{id}/devices (malformed)",
         ),
     };
+    let mut headers = Vec::new();
+    if let Some(ct) = case
+        .headers
+        .content_type
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        headers.push((CONTENT_TYPE, ct));
+    }
     let auth = match &case.headers.authorization {
         Authorization::Valid { scheme } => Some(format!("{scheme} {}", creds.token)),
         Authorization::Missing => None,
         Authorization::Raw(raw) => Some(raw.clone()),
     };
-    let goose = send(
-        &shared,
-        user,
-        GooseMethod::Post,
-        &path,
+    if let Some(a) = auth.and_then(|a| HeaderValue::from_str(&a).ok()) {
+        headers.push((AUTHORIZATION, a));
+    }
+    let connection = Arc::clone(&session(user)?.connection);
+    let out = Out {
+        method: Method::POST,
+        path: &path,
         name,
-        case.expected.status,
-        |rb| {
-            let mut rb = rb.body(body.clone());
-            if let Some(ct) = &case.headers.content_type {
-                rb = rb.header("content-type", ct);
-            }
-            if let Some(a) = &auth {
-                rb = rb.header("authorization", a);
-            }
-            rb
-        },
-    )
-    .await?;
-    let (mut request, response) = read(goose).await;
-    // Another user's path may be a 404 as well as a 403.
-    if let Some(r) = &response
-        && r.status == 404
-        && case.expected.status == 403
-    {
-        return user.set_success(&mut request);
+        headers,
+        body,
+        expect: case.expected.status,
+    };
+    let (sent, answer) = client::send(&shared, user, &connection, &out).await?;
+    match answer.map(|r| r.status) {
+        Some(s) if s == case.expected.status => settle(user, sent, true, None).await,
+        // Another user's path may be a 404 as well as a 403.
+        Some(404) if case.expected.status == 403 => settle(user, sent, true, None).await,
+        Some(s) => {
+            let tag = format!(
+                "{}: expected {}, got {s}",
+                case.defect.class(),
+                case.expected.status
+            );
+            settle(user, sent, false, Some(&tag)).await
+        }
+        None => {
+            let why = failure(&out, None);
+            settle(user, sent, false, Some(&why)).await
+        }
     }
-    if let Some(r) = response
-        && r.status != case.expected.status
-    {
-        let tag = format!(
-            "{}: expected {}, got {}",
-            case.defect.class(),
-            case.expected.status,
-            r.status
-        );
-        return user.set_failure(&tag, &mut request, None, None);
+}
+
+/// Why a request that did not get what it expects failed.
+fn failure(out: &Out<'_>, status: Option<u16>) -> String {
+    match status {
+        Some(s) => format!("{}: expected {}, got {s}", out.name, out.expect),
+        None => format!("{}: no answer", out.name),
     }
-    Ok(())
+}
+
+fn answer_status(sent: &Sent) -> Option<u16> {
+    match sent {
+        Sent::Goose(m) => Some(m.status_code).filter(|s| *s != 0),
+        Sent::Direct { status, .. } => Some(*status).filter(|s| *s != 0),
+    }
 }
 
 async fn read_back(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResult {
@@ -360,13 +309,19 @@ async fn read_back(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResu
     } else {
         "/users/{id}/devices/{id}"
     };
-    let goose = send(&shared, user, GooseMethod::Get, &path, name, 200, |rb| {
-        rb.header(AUTHORIZATION, bearer.clone())
-    })
-    .await?;
-    let (mut request, response) = read(goose).await;
-    let Some(r) = response.filter(|r| r.status == 200) else {
-        return Ok(());
+    let connection = Arc::clone(&s.connection);
+    let out = Out {
+        method: Method::GET,
+        path: &path,
+        name,
+        headers: vec![(AUTHORIZATION, bearer)],
+        body: Bytes::new(),
+        expect: 200,
+    };
+    let (request, answer) = client::send(&shared, user, &connection, &out).await?;
+    let Some(r) = answer.filter(|r| r.status == 200) else {
+        let why = failure(&out, answer_status(&request));
+        return settle(user, request, false, Some(&why)).await;
     };
     let sent = device_of(&shared, seed, keep_id);
     let problems = match answer_device(Oracle::RoundTrip, &shared.reading, &r) {
@@ -374,13 +329,13 @@ async fn read_back(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResu
         Err(v) => vec![v],
     };
     match problems.first() {
-        None => Ok(()),
+        None => settle(user, request, true, None).await,
         Some(v) => {
             let tag = format!(
                 "read back altered: {} expected {}, saw {}",
                 v.rule, v.expected, v.seen
             );
-            user.set_failure(&tag, &mut request, None, None)
+            settle(user, request, false, Some(&tag)).await
         }
     }
 }

@@ -130,26 +130,25 @@ async fn phases(
     embedded: Option<&Ephemeral>,
     started: Instant,
 ) -> anyhow::Result<RunReport> {
-    let (base, user, other) = match (&config.target, embedded) {
-        (Some((url, user, other)), _) => (url.clone(), user.clone(), other.clone()),
-        (None, Some(server)) => {
-            let users = server.users();
-            let cred = |i: usize| users.get(i).map(|u| Credentials::new(&u.token, &u.id));
-            let user = cred(0).ok_or_else(|| anyhow::anyhow!("no demo user"))?;
-            (server.running.url(), user, cred(1))
-        }
+    let target = match (&config.target, embedded) {
+        (Some((url, user, other)), _) => Target {
+            transport: Transport::http(url, config.concurrency)?,
+            user: user.clone(),
+            other: other.clone(),
+            embedded: false,
+        },
+        (None, Some(server)) => Target::embedded(server, config.concurrency)?,
+        (None, None) => anyhow::bail!("no target"),
+    };
+    let base = match (&config.target, embedded) {
+        (Some((url, ..)), _) => url.clone(),
+        (None, Some(server)) => server.running.url(),
         (None, None) => anyhow::bail!("no target"),
     };
     let budget = config.budget.as_secs_f64();
     // What the probes, shrinking, goose's ramp-up and the read-back take, about.
     let timed = (budget * 0.85 - OVERHEAD_SECONDS).max(budget * 0.4);
     let share = |f: f64| Duration::from_secs_f64(timed * f);
-    let target = Target {
-        transport: Transport::http(&base, config.concurrency)?,
-        user: user.clone(),
-        other: other.clone(),
-        embedded: embedded.is_some(),
-    };
     // Check and fuzz.
     let check_config = check::Config {
         profile: config.profile.clone(),
@@ -192,8 +191,8 @@ async fn phases(
     ];
     // Load, with what is left of its share.
     let load_time = share(0.4).max(Duration::from_secs(2));
-    let mut users = vec![user];
-    users.extend(other);
+    let mut users = vec![target.user.clone()];
+    users.extend(target.other.clone());
     let load = load_phase(config, &base, users, load_time).await?;
     let load_passed = load.report.passed();
     phases.push(Phase {
