@@ -20,19 +20,12 @@ pub struct LoadArgs {
     /// `load merge`.
     #[command(subcommand)]
     pub command: Option<LoadCommand>,
-    /// The target's base URL; without it the reference server is started on loopback
-    /// (durable SQLite in a temporary directory) and loaded.
-    #[arg(long)]
-    pub target: Option<String>,
-    /// The bearer token of the user the load runs as.
-    #[arg(long, env = "DEVICES_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// That user's id.
-    #[arg(long, env = "DEVICES_USER_ID")]
-    pub user_id: Option<String>,
-    /// Users and tokens, `[{"id": "...", "token": "..."}]`: goose user i runs as user
-    /// i mod N of this worker's shard.
-    #[arg(long, conflicts_with_all = ["token", "user_id"])]
+    /// Target and users (a second user is one more user of the load).
+    #[command(flatten)]
+    pub target: super::TargetArgs,
+    /// Users and tokens, `[{"id": "...", "token": "..."}]`, instead of `--token`: goose
+    /// user i runs as user i mod N of this worker's shard.
+    #[arg(long, conflicts_with_all = ["token", "user_id", "other_token", "other_user_id"])]
     pub users_file: Option<PathBuf>,
     /// `seed` (built in) or a TOML profile file.
     #[arg(long, default_value = "seed")]
@@ -80,7 +73,6 @@ impl std::fmt::Debug for LoadArgs {
         f.debug_struct("LoadArgs")
             .field("command", &self.command)
             .field("target", &self.target)
-            .field("user_id", &self.user_id)
             .field("users_file", &self.users_file)
             .field("profile", &self.profile)
             .field("seed", &self.seed)
@@ -136,7 +128,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()?;
     let outcome = runtime.block_on(async {
-        let embedded = match &args.target {
+        let embedded = match &args.target.target {
             Some(url) => {
                 goose.host = Some(url.trim_end_matches('/').to_owned());
                 options.users = credentials(&args)?;
@@ -168,13 +160,15 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
 
 /// This worker's shard of the users.
 fn credentials(args: &LoadArgs) -> anyhow::Result<Vec<Credentials>> {
-    let all: Vec<Credentials> = match (&args.users_file, &args.token, &args.user_id) {
-        (Some(file), ..) => User::load(file)?
+    let all: Vec<Credentials> = match &args.users_file {
+        Some(file) => User::load(file)?
             .iter()
             .map(|u| Credentials::new(&u.token, &u.id))
             .collect(),
-        (None, Some(token), Some(id)) => vec![Credentials::new(token, id)],
-        _ => bail!("--target needs --token and --user-id, or --users-file"),
+        None => match args.target.target()? {
+            Some((_, user, other)) => std::iter::once(user).chain(other).collect(),
+            None => bail!("no target"),
+        },
     };
     let shard: Vec<Credentials> = if all.len() >= args.worker_count {
         all.into_iter()
