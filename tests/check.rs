@@ -417,3 +417,82 @@ async fn an_unreachable_target_is_an_error_not_a_report() {
     let err = check::run(&t, &config(10)).await.unwrap_err();
     assert!(err.to_string().contains("unreachable"), "{err}");
 }
+
+/// A Graph-v1.0-like target: four required properties, unknown members kept, client ids
+/// replaced by the server's own, no request-id header checks.
+const RELAXED: &str = r#"
+name = "relaxed"
+required = ["accountEnabled", "displayName", "operatingSystem", "operatingSystemVersion"]
+
+[policies]
+unknown_properties = "accept"
+client_id = "ignore"
+offset_preservation = "same-instant"
+request_id_header = "off"
+"#;
+
+fn server_with(profile: &devices_harness::Profile) -> (Router, Vec<User>) {
+    let mut config = server::Config::new("127.0.0.1:0".parse().unwrap());
+    config.profile = profile.clone();
+    let (store, _thread) = Store::open(&Storage::Memory).unwrap();
+    let users = config.users.clone();
+    (server::app(AppState::new(&config, store)), users)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_fits_the_checker_to_a_target_that_differs_from_the_seed() {
+    let relaxed = devices_harness::Profile::from_toml(RELAXED).unwrap();
+    // Checked with its own profile, the relaxed server passes.
+    let (router, users) = server_with(&relaxed);
+    let fitted = Config {
+        profile: relaxed.clone(),
+        ..config(400)
+    };
+    let report = check::run(&target(Transport::service(router), &users, true), &fitted)
+        .await
+        .unwrap();
+    assert_eq!(report.errors(), 0, "{}", report.summary());
+    assert_eq!(report.profile, "relaxed");
+    // Checked against the seed contract, the same server is wrong: it accepts devices
+    // with required properties missing and with unknown members.
+    let (router, users) = server_with(&relaxed);
+    let report = check::run(
+        &target(Transport::service(router), &users, true),
+        &config(400),
+    )
+    .await
+    .unwrap();
+    let accepted: Vec<&str> = report
+        .findings_of(Oracle::Rejection)
+        .filter(|f| f.rule == "accepted")
+        .map(|f| f.class.as_str())
+        .collect();
+    assert!(
+        accepted.contains(&"missing-required"),
+        "{}",
+        report.summary()
+    );
+    assert!(
+        accepted.contains(&"unknown-property"),
+        "{}",
+        report.summary()
+    );
+    // And a profile can lower an oracle to a warning: the run then passes at --fail-on error.
+    let lenient = devices_harness::Profile::from_toml(
+        "[policies.severity]\nrejection = \"warning\"\nround-trip = \"warning\"\npersistence = \"warning\"\n",
+    )
+    .unwrap();
+    let (router, users) = server_with(&relaxed);
+    let report = check::run(
+        &target(Transport::service(router), &users, true),
+        &Config {
+            profile: lenient,
+            ..config(400)
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report.warnings() > 0, "{}", report.summary());
+    assert!(report.passes(Level::Error), "{}", report.summary());
+    assert!(!report.passes(Level::Warning));
+}
