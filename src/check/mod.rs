@@ -46,7 +46,7 @@ pub(crate) mod transport;
 pub use cases::{Case, CaseId, CaseKind, FUZZ_BASE};
 pub use oracles::{Oracle, Violation};
 pub use report::{
-    Counts, EndpointCounts, Finding, OracleReport, Report, Reproducer, junit_document, xml,
+    Counts, EndpointCounts, Finding, OracleReport, Report, Reproducer, junit_document, plural, xml,
 };
 pub use transport::{Body, Request, Response, Service, Transport, TransportError};
 
@@ -653,11 +653,7 @@ fn case_request(ctx: &Ctx, case: &Case, id: CaseId) -> (Request, String) {
         PathKind::OtherUser => {
             let other = match ctx.other() {
                 Some(o) => o.user_id.clone(),
-                None => {
-                    let mut r = id.rng();
-                    let bits = (u128::from(r.next_u64()) << 64) | u128::from(r.next_u64());
-                    Guid::from_random(bits).as_str().to_owned()
-                }
+                None => id.rng().guid().as_str().to_owned(),
             };
             (
                 format!("/users/{other}/devices"),

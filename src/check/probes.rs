@@ -157,10 +157,6 @@ fn valid_body(ctx: &Ctx, seed: u64, id: Option<&Guid>) -> (Device, Vec<u8>) {
     (device, body)
 }
 
-fn random_guid(rng: &mut Rng) -> Guid {
-    Guid::from_random((u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64()))
-}
-
 fn create_request(path: &str, body: Vec<u8>) -> Request {
     Request::new(Method::POST, path)
         .header("content-type", "application/json")
@@ -202,7 +198,7 @@ async fn authentication(ctx: &Ctx) {
         ("token with a suffix", Some(format!("Bearer {token}x"))),
         ("wrong scheme", Some(format!("Basic {token}"))),
     ];
-    let item = format!("/me/devices/{}", random_guid(&mut rng).as_str());
+    let item = format!("/me/devices/{}", rng.guid().as_str());
     let (_, body) = valid_body(ctx, rng.next_u64(), None);
     let targets = [
         ("POST /me/devices", Method::POST, "/me/devices".to_owned()),
@@ -249,7 +245,7 @@ async fn authentication(ctx: &Ctx) {
 
 async fn http_rules(ctx: &Ctx) {
     let mut rng = Rng::new(ctx.config().seed ^ 0x4774);
-    let item = format!("/me/devices/{}", random_guid(&mut rng).as_str());
+    let item = format!("/me/devices/{}", rng.guid().as_str());
     let own = format!("/users/{}/devices", ctx.user().user_id);
     let methods = ["PUT", "PATCH", "TRACE", "OPTIONS", "FROB"];
     let collections = [
@@ -365,7 +361,7 @@ async fn list_ids(ctx: &Ctx, who: &Credentials) -> Result<Vec<String>, Violation
 
 async fn authorization(ctx: &Ctx) {
     let mut rng = Rng::new(ctx.config().seed ^ 0xb01a);
-    let stranger = random_guid(&mut rng).as_str().to_owned();
+    let stranger = rng.guid().as_str().to_owned();
     let secrets = ctx.secrets();
     let denied = |r: &Response| {
         let code = if r.status == 404 {
@@ -670,7 +666,7 @@ async fn duplicate_ids(ctx: &Ctx, rng: &mut Rng) {
         )
     };
     // In turn.
-    let id = random_guid(rng);
+    let id = rng.guid();
     let bodies: Vec<Vec<u8>> = (0..2)
         .map(|_| valid_body(ctx, rng.next_u64(), Some(&id)).1)
         .collect();
@@ -680,7 +676,7 @@ async fn duplicate_ids(ctx: &Ctx, rng: &mut Rng) {
     }
     judge_race(ctx, answers, policy, "sequential", &conflict);
     // Raced.
-    let id = random_guid(rng);
+    let id = rng.guid();
     let bodies: Vec<Vec<u8>> = (0..8)
         .map(|_| valid_body(ctx, rng.next_u64(), Some(&id)).1)
         .collect();

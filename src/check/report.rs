@@ -324,6 +324,11 @@ fn finding(i: usize, d: Draft, target: &Target, config: &Config, base: &str) -> 
     }
 }
 
+/// `n word`, with an `s` unless `n` is 1: `1 error`, `3 warnings`.
+pub fn plural(n: u64, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
 /// `s` in single quotes for a POSIX shell.
 pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -446,14 +451,13 @@ impl Report {
             };
             let _ = writeln!(
                 s,
-                "\n{} {level} [{}/{}] {} ({}; {} time{})",
+                "\n{} {level} [{}/{}] {} ({}; {})",
                 f.id,
                 f.oracle,
                 f.rule,
                 f.endpoint,
                 f.class,
-                f.occurrences,
-                if f.occurrences == 1 { "" } else { "s" }
+                plural(f.occurrences, "time")
             );
             let _ = writeln!(s, "  expected: {}", f.expected);
             let _ = writeln!(s, "  seen:     {}", f.seen);
@@ -473,11 +477,9 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "\n{} error{}, {} warning{}",
-            self.errors(),
-            if self.errors() == 1 { "" } else { "s" },
-            self.warnings(),
-            if self.warnings() == 1 { "" } else { "s" }
+            "\n{}, {}",
+            plural(self.errors() as u64, "error"),
+            plural(self.warnings() as u64, "warning")
         );
         s
     }

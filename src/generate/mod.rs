@@ -72,6 +72,13 @@ impl Rng {
         Rng(seed)
     }
 
+    /// A random lowercase GUID (version 4 form) from the next 128 bits.
+    pub fn guid(&mut self) -> crate::model::Guid {
+        let hi = self.next_u64();
+        let lo = self.next_u64();
+        crate::model::Guid::from_random((u128::from(hi) << 64) | u128::from(lo))
+    }
+
     /// The next 64 random bits.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {

@@ -231,9 +231,7 @@ impl Attack {
             "a load run needs at least one user"
         );
         let mut rng = Rng::new(options.seed ^ 0x57a2);
-        let stranger = crate::model::Guid::from_random(
-            (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64()),
-        );
+        let stranger = rng.guid();
         let mut shared = Shared {
             reading: crate::check::oracles::reading_profile(&options.profile),
             profile: options.profile.clone(),

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::RunReport;
-use crate::check::{Oracle, xml as esc};
+use crate::check::{Oracle, plural, xml as esc};
 use crate::contract::Level;
 use crate::load::{LATENCY_BOUNDS_US, Second};
 
@@ -38,13 +38,11 @@ pub fn render(r: &RunReport) -> String {
     );
     let _ = writeln!(
         h,
-        "<p class=\"verdict {}\">{}: {} error{}, {} warning{}</p>",
+        "<p class=\"verdict {}\">{}: {}, {}</p>",
         if r.passed { "pass" } else { "fail" },
         if r.passed { "Passed" } else { "Failed" },
-        r.errors,
-        if r.errors == 1 { "" } else { "s" },
-        r.warnings,
-        if r.warnings == 1 { "" } else { "s" }
+        plural(r.errors as u64, "error"),
+        plural(r.warnings as u64, "warning")
     );
     h.push_str("<table><tr><th>phase</th><th>seconds</th><th>result</th><th>what</th></tr>");
     for p in &r.phases {
@@ -109,13 +107,12 @@ pub fn render(r: &RunReport) -> String {
         let _ = write!(
             h,
             "<section id=\"{id}\"><h3><a href=\"#{id}\">{id}</a> <span class=\"{lvl}\">{lvl}</span> [{}/{}] {}</h3>\
-             <p>input: {} ({} time{})<br>expected: {}<br>seen: {}",
+             <p>input: {} ({})<br>expected: {}<br>seen: {}",
             f.oracle,
             esc(&f.rule),
             esc(&f.endpoint),
             esc(&f.class),
-            f.occurrences,
-            if f.occurrences == 1 { "" } else { "s" },
+            plural(f.occurrences, "time"),
             esc(&f.expected),
             esc(&f.seen),
             id = f.id,

@@ -14,7 +14,7 @@ use anyhow::Context;
 use goose::config::GooseConfiguration;
 use serde::Serialize;
 
-use crate::check::{self, Credentials, Target, Transport};
+use crate::check::{self, Credentials, Target, Transport, plural};
 use crate::contract::{Level, Profile};
 use crate::load::{self, Options, Second, WorkerReport};
 use crate::server::Ephemeral;
@@ -140,11 +140,7 @@ async fn phases(
         (None, Some(server)) => Target::embedded(server, config.concurrency)?,
         (None, None) => anyhow::bail!("no target"),
     };
-    let base = match (&config.target, embedded) {
-        (Some((url, ..)), _) => url.clone(),
-        (None, Some(server)) => server.running.url(),
-        (None, None) => anyhow::bail!("no target"),
-    };
+    let base = target.transport.describe();
     let budget = config.budget.as_secs_f64();
     // What the probes, shrinking, goose's ramp-up and the read-back take, about.
     let timed = (budget * 0.85 - OVERHEAD_SECONDS).max(budget * 0.4);
@@ -316,12 +312,10 @@ pub fn phase_table(report: &RunReport) -> String {
         ));
     }
     s.push_str(&format!(
-        "\n{}: {} error{}, {} warning{} in {:.1} s\n",
+        "\n{}: {}, {} in {:.1} s\n",
         if report.passed { "PASSED" } else { "FAILED" },
-        report.errors,
-        if report.errors == 1 { "" } else { "s" },
-        report.warnings,
-        if report.warnings == 1 { "" } else { "s" },
+        plural(report.errors as u64, "error"),
+        plural(report.warnings as u64, "warning"),
         report.duration_seconds
     ));
     s
@@ -370,15 +364,14 @@ fn summary_markdown(r: &RunReport) -> String {
     }
     for f in &r.check.findings {
         s.push_str(&format!(
-            "\n### {} {:?} [{}/{}] {}\n\n- input: {} ({} time{})\n- expected: {}\n- seen: {}\n",
+            "\n### {} {:?} [{}/{}] {}\n\n- input: {} ({})\n- expected: {}\n- seen: {}\n",
             f.id,
             f.level,
             f.oracle,
             f.rule,
             f.endpoint,
             f.class,
-            f.occurrences,
-            if f.occurrences == 1 { "" } else { "s" },
+            plural(f.occurrences, "time"),
             f.expected,
             f.seen
         ));

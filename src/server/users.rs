@@ -33,9 +33,7 @@ impl User {
         let mut rng = Rng::new(seed);
         (0..2)
             .map(|_| {
-                let id = Guid::from_random(
-                    u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()),
-                );
+                let id = rng.guid();
                 let token = format!("dh-{:016x}{:016x}", rng.next_u64(), rng.next_u64());
                 User {
                     id: id.as_str().to_owned(),
