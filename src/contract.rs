@@ -283,9 +283,9 @@ request_id_header = "warning"
 name = "microsoft.graph.alternativeSecurityId"
 odata_types = ["#microsoft.graph.alternativeSecurityId", "microsoft.graph.alternativeSecurityId"]
 members = [
-  { name = "type",             type = "Edm.Int32",  nullable = true, required = true },
-  { name = "identityProvider", type = "Edm.String", nullable = true, required = true },
-  { name = "key",              type = "Edm.Binary", nullable = true, required = true },
+  { name = "type",             type = "Edm.Int32",  nullable = true },
+  { name = "identityProvider", type = "Edm.String", nullable = true },
+  { name = "key",              type = "Edm.Binary", nullable = true },
 ]
 "##;
 
@@ -640,7 +640,8 @@ mod tests {
         );
         let asid = &p.complex_types()[0];
         assert_eq!(asid.members.len(), 3);
-        assert!(asid.members.iter().all(|m| m.nullable && m.required));
+        // Each member nullable and optional: an absent member is the same as null.
+        assert!(asid.members.iter().all(|m| m.nullable && !m.required));
     }
 
     #[test]

@@ -167,40 +167,265 @@ impl ErrorKind {
         }
     }
 
-    /// A stable identifier of the rule, such as `json.syntax.trailing-data` or
-    /// `property.datetime.offset-range`. The generators label their defects with these.
-    pub fn rule(&self) -> String {
+    /// The rule broken, such as [`Rule::TrailingData`]; its [`Rule::id`] is a stable
+    /// identifier (`json.syntax.trailing-data`) the generators label their defects with.
+    pub fn rule(&self) -> Rule {
         use ErrorKind::*;
-        let s = match self {
-            Bom => "json.encoding.bom",
-            InvalidUtf8 => "json.encoding.utf8",
-            LoneSurrogate => "json.encoding.lone-surrogate",
-            UnexpectedEnd => "json.syntax.unexpected-end",
-            UnexpectedByte { .. } => "json.syntax.unexpected-byte",
-            InvalidNumber => "json.syntax.number",
-            InvalidLiteral => "json.syntax.literal",
-            InvalidEscape => "json.syntax.escape",
-            ControlCharacter => "json.syntax.control-character",
-            TrailingData => "json.syntax.trailing-data",
-            TooDeep { .. } => "json.structure.depth",
-            NotAnObject { .. } => "json.structure.not-an-object",
-            DuplicateMember { .. } => "member.duplicate",
-            UnknownProperty { .. } => "property.unknown",
-            WrongCaseProperty { .. } => "property.wrong-case",
-            MissingProperty { .. } => "property.missing",
-            NullNotAllowed => "property.null",
-            NullElement => "property.null-element",
-            WrongType { .. } => "property.type",
-            Int32NotInteger => "property.int32.not-integer",
-            Int32OutOfRange => "property.int32.range",
-            StringTooLong { .. } => "property.string.too-long",
-            DateTimeOffset(r) => return format!("property.datetime.{}", r.id()),
-            Binary(r) => return format!("property.binary.{}", r.id()),
-            InvalidGuid => "property.id.not-a-guid",
-            ODataType { .. } => "property.odata-type",
-            ClientIdNotAllowed => "property.id.not-allowed",
-        };
-        s.to_owned()
+        match self {
+            Bom => Rule::Bom,
+            InvalidUtf8 => Rule::InvalidUtf8,
+            LoneSurrogate => Rule::LoneSurrogate,
+            UnexpectedEnd => Rule::UnexpectedEnd,
+            UnexpectedByte { .. } => Rule::UnexpectedByte,
+            InvalidNumber => Rule::InvalidNumber,
+            InvalidLiteral => Rule::InvalidLiteral,
+            InvalidEscape => Rule::InvalidEscape,
+            ControlCharacter => Rule::ControlCharacter,
+            TrailingData => Rule::TrailingData,
+            TooDeep { .. } => Rule::TooDeep,
+            NotAnObject { .. } => Rule::NotAnObject,
+            DuplicateMember { .. } => Rule::DuplicateMember,
+            UnknownProperty { .. } => Rule::UnknownProperty,
+            WrongCaseProperty { .. } => Rule::WrongCaseProperty,
+            MissingProperty { .. } => Rule::MissingProperty,
+            NullNotAllowed => Rule::NullNotAllowed,
+            NullElement => Rule::NullElement,
+            WrongType { .. } => Rule::WrongType,
+            Int32NotInteger => Rule::Int32NotInteger,
+            Int32OutOfRange => Rule::Int32OutOfRange,
+            StringTooLong { .. } => Rule::StringTooLong,
+            DateTimeOffset(r) => Rule::DateTimeOffset(*r),
+            Binary(r) => Rule::Binary(*r),
+            InvalidGuid => Rule::InvalidGuid,
+            ODataType { .. } => Rule::ODataType,
+            ClientIdNotAllowed => Rule::ClientIdNotAllowed,
+        }
+    }
+}
+
+macro_rules! rules {
+    ($($variant:ident => $id:literal,)*) => {
+        /// A rule of CONTRACT.md section 3, as [`ErrorKind::rule`] names it: the kind of
+        /// error without its details. [`Rule::id`] is its stable text form.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Rule {
+            $(#[doc = concat!("`", $id, "`")] $variant,)*
+            /// `property.datetime.*`
+            DateTimeOffset(DateTimeRule),
+            /// `property.binary.*`
+            Binary(BinaryRule),
+        }
+
+        impl Rule {
+            /// The stable identifier, such as `json.syntax.trailing-data`.
+            pub fn id(self) -> &'static str {
+                match self {
+                    $(Rule::$variant => $id,)*
+                    Rule::DateTimeOffset(r) => datetime_rule_id(r),
+                    Rule::Binary(r) => binary_rule_id(r),
+                }
+            }
+
+            /// Every rule.
+            pub fn all() -> Vec<Rule> {
+                let mut all = vec![$(Rule::$variant,)*];
+                all.extend(DateTimeRule::ALL.map(Rule::DateTimeOffset));
+                all.extend(BinaryRule::ALL.map(Rule::Binary));
+                all
+            }
+        }
+    };
+}
+
+rules! {
+    Bom => "json.encoding.bom",
+    InvalidUtf8 => "json.encoding.utf8",
+    LoneSurrogate => "json.encoding.lone-surrogate",
+    UnexpectedEnd => "json.syntax.unexpected-end",
+    UnexpectedByte => "json.syntax.unexpected-byte",
+    InvalidNumber => "json.syntax.number",
+    InvalidLiteral => "json.syntax.literal",
+    InvalidEscape => "json.syntax.escape",
+    ControlCharacter => "json.syntax.control-character",
+    TrailingData => "json.syntax.trailing-data",
+    TooDeep => "json.structure.depth",
+    NotAnObject => "json.structure.not-an-object",
+    DuplicateMember => "member.duplicate",
+    UnknownProperty => "property.unknown",
+    WrongCaseProperty => "property.wrong-case",
+    MissingProperty => "property.missing",
+    NullNotAllowed => "property.null",
+    NullElement => "property.null-element",
+    WrongType => "property.type",
+    Int32NotInteger => "property.int32.not-integer",
+    Int32OutOfRange => "property.int32.range",
+    StringTooLong => "property.string.too-long",
+    InvalidGuid => "property.id.not-a-guid",
+    ODataType => "property.odata-type",
+    ClientIdNotAllowed => "property.id.not-allowed",
+}
+
+fn datetime_rule_id(r: DateTimeRule) -> &'static str {
+    match r {
+        DateTimeRule::Shape => "property.datetime.shape",
+        DateTimeRule::Year => "property.datetime.year",
+        DateTimeRule::Month => "property.datetime.month",
+        DateTimeRule::Day => "property.datetime.day",
+        DateTimeRule::Hour => "property.datetime.hour",
+        DateTimeRule::Minute => "property.datetime.minute",
+        DateTimeRule::Second => "property.datetime.second",
+        DateTimeRule::Fraction => "property.datetime.fraction",
+        DateTimeRule::OffsetShape => "property.datetime.offset-shape",
+        DateTimeRule::OffsetRange => "property.datetime.offset-range",
+    }
+}
+
+fn binary_rule_id(r: BinaryRule) -> &'static str {
+    match r {
+        BinaryRule::Character => "property.binary.character",
+        BinaryRule::MixedAlphabet => "property.binary.mixed-alphabet",
+        BinaryRule::Length => "property.binary.length",
+        BinaryRule::Padding => "property.binary.padding",
+        BinaryRule::NonCanonical => "property.binary.non-canonical",
+    }
+}
+
+impl Rule {
+    /// The rule of an identifier.
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::all().into_iter().find(|r| r.id() == id)
+    }
+
+    /// The family, which decides the Graph code.
+    pub fn category(self) -> Category {
+        let id = self.id();
+        if self == Rule::NotAnObject {
+            Category::Structure
+        } else if id.starts_with("json.") {
+            Category::Syntax
+        } else {
+            Category::Property
+        }
+    }
+
+    /// Where CONTRACT.md leaves the choice of code open (its paragraph under the error
+    /// table): duplicate member names and lone surrogate escapes get either 400 code.
+    pub fn either_code(self) -> bool {
+        matches!(self, Rule::DuplicateMember | Rule::LoneSurrogate)
+    }
+
+    /// Every Graph code a conforming target may answer this rule with: the code of its
+    /// family, and both 400 codes where the contract does not choose.
+    pub fn codes(self) -> &'static [GraphCode] {
+        // The family's code first: it is the reference server's answer.
+        match (self.either_code(), self.category()) {
+            (true, Category::Property) => {
+                return &[GraphCode::RequestBadRequest, GraphCode::BadRequest];
+            }
+            (true, _) => return &[GraphCode::BadRequest, GraphCode::RequestBadRequest],
+            (false, _) => {}
+        }
+        match self.category() {
+            Category::Syntax | Category::Structure => &[GraphCode::BadRequest],
+            Category::Property => &[GraphCode::RequestBadRequest],
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl PartialEq<&str> for Rule {
+    fn eq(&self, other: &&str) -> bool {
+        self.id() == *other
+    }
+}
+
+impl PartialEq<str> for Rule {
+    fn eq(&self, other: &str) -> bool {
+        self.id() == other
+    }
+}
+
+impl serde::Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+macro_rules! graph_codes {
+    ($($variant:ident => $code:literal, $status:literal;)*) => {
+        /// A Graph error code of CONTRACT.md section 4, with its status.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum GraphCode {
+            $(#[doc = concat!("`", $code, "` (", $status, ")")] $variant,)*
+        }
+
+        impl GraphCode {
+            /// Every code, in the order of the contract's error table.
+            pub const ALL: &[GraphCode] = &[$(GraphCode::$variant,)*];
+
+            /// The code as a Graph error body spells it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(GraphCode::$variant => $code,)*
+                }
+            }
+
+            /// The HTTP status that goes with it.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(GraphCode::$variant => $status,)*
+                }
+            }
+        }
+    };
+}
+
+graph_codes! {
+    BadRequest => "BadRequest", 400;
+    RequestBadRequest => "Request_BadRequest", 400;
+    InvalidAuthenticationToken => "InvalidAuthenticationToken", 401;
+    AuthorizationRequestDenied => "Authorization_RequestDenied", 403;
+    ResourceNotFound => "Request_ResourceNotFound", 404;
+    MethodNotAllowed => "MethodNotAllowed", 405;
+    MultipleObjectsWithSameKeyValue => "Request_MultipleObjectsWithSameKeyValue", 409;
+    RequestEntityTooLarge => "RequestEntityTooLarge", 413;
+    UnsupportedMediaType => "UnsupportedMediaType", 415;
+    TooManyRequests => "TooManyRequests", 429;
+}
+
+impl GraphCode {
+    /// The code of a spelling.
+    pub fn parse(code: &str) -> Option<GraphCode> {
+        GraphCode::ALL.iter().copied().find(|c| c.as_str() == code)
+    }
+}
+
+impl fmt::Display for GraphCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for GraphCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<GraphCode> for &str {
+    fn eq(&self, other: &GraphCode) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl serde::Serialize for GraphCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -281,11 +506,12 @@ impl PayloadError {
     }
 
     /// The Graph error code: `BadRequest` for unreadable JSON or a non-object,
-    /// `Request_BadRequest` for property rules.
-    pub fn code(&self) -> &'static str {
+    /// `Request_BadRequest` for property rules (the reference server's reading where the
+    /// contract allows either; see [`Rule::codes`]).
+    pub fn code(&self) -> GraphCode {
         match self.category() {
-            Category::Syntax | Category::Structure => "BadRequest",
-            Category::Property => "Request_BadRequest",
+            Category::Syntax | Category::Structure => GraphCode::BadRequest,
+            Category::Property => GraphCode::RequestBadRequest,
         }
     }
 

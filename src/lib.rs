@@ -10,7 +10,9 @@
 //! - [`model`]: [`Device`] and the lexical-form-keeping value types;
 //! - [`parse`]: [`from_bytes`], the strict byte-level parser;
 //! - [`ser`]: [`to_vec`], the exact serializer;
-//! - [`error`]: [`PayloadError`], which rule was broken and where;
+//! - [`error`]: [`PayloadError`], which rule was broken and where; [`Rule`] and [`GraphCode`];
+//! - [`answer`]: what a conforming target may answer ([`answer::Expected`]), every reading
+//!   the contract leaves open;
 //! - [`generate`]: valid devices as proptest strategies, and their JSON spellings;
 //! - [`run`]: the main job, every phase into one report directory;
 //! - [`check`]: the conformance checker, over HTTP or in process;
@@ -27,6 +29,7 @@
 
 #![deny(missing_docs)]
 
+pub mod answer;
 pub mod check;
 pub mod cli;
 pub mod contract;
@@ -42,7 +45,7 @@ pub mod ser;
 pub mod server;
 
 pub use contract::Profile;
-pub use error::{Category, ErrorKind, PayloadError};
+pub use error::{Category, ErrorKind, GraphCode, PayloadError, Rule};
 pub use model::{Device, Value};
 pub use parse::{from_bytes, from_bytes_with};
 pub use ser::{to_vec, to_vec_with};

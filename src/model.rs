@@ -198,6 +198,20 @@ pub enum DateTimeRule {
 }
 
 impl DateTimeRule {
+    /// Every rule, in the order of the grammar.
+    pub const ALL: [DateTimeRule; 10] = [
+        DateTimeRule::Shape,
+        DateTimeRule::Year,
+        DateTimeRule::Month,
+        DateTimeRule::Day,
+        DateTimeRule::Hour,
+        DateTimeRule::Minute,
+        DateTimeRule::Second,
+        DateTimeRule::Fraction,
+        DateTimeRule::OffsetShape,
+        DateTimeRule::OffsetRange,
+    ];
+
     /// A short description for messages.
     pub fn describe(self) -> &'static str {
         match self {
@@ -461,6 +475,15 @@ pub enum BinaryRule {
 }
 
 impl BinaryRule {
+    /// Every rule.
+    pub const ALL: [BinaryRule; 5] = [
+        BinaryRule::Character,
+        BinaryRule::MixedAlphabet,
+        BinaryRule::Length,
+        BinaryRule::Padding,
+        BinaryRule::NonCanonical,
+    ];
+
     /// A short description for messages.
     pub fn describe(self) -> &'static str {
         match self {

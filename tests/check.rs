@@ -235,9 +235,40 @@ fn drop_fractions(text: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Which correct implementation a breaker wraps.
+#[derive(Clone, Copy, Debug)]
+enum Around {
+    /// The reference server.
+    Reference,
+    /// `common::independent`: written from CONTRACT.md alone, taking the other reading
+    /// wherever the contract leaves a choice.
+    Independent,
+}
+
+fn implementation(around: Around) -> (Router, Vec<User>) {
+    match around {
+        Around::Reference => reference(),
+        Around::Independent => {
+            let accounts = common::independent::accounts();
+            let users = accounts
+                .iter()
+                .map(|a| User {
+                    id: a.id.clone(),
+                    token: a.token.clone(),
+                })
+                .collect();
+            (common::independent::app(&accounts, None), users)
+        }
+    }
+}
+
 /// The breaker wraps the whole router, so it sees requests before routing.
 fn broken(kind: Break) -> (Transport, Vec<User>) {
-    let (router, users) = reference();
+    broken_around(kind, Around::Reference)
+}
+
+fn broken_around(kind: Break, around: Around) -> (Transport, Vec<User>) {
+    let (router, users) = implementation(around);
     let state = Arc::new(Broken {
         kind,
         first_token: users[0].token.clone(),
@@ -252,7 +283,11 @@ fn broken(kind: Break) -> (Transport, Vec<User>) {
 }
 
 async fn check_broken(kind: Break) -> Report {
-    let (transport, users) = broken(kind);
+    check_broken_around(kind, Around::Reference).await
+}
+
+async fn check_broken_around(kind: Break, around: Around) -> Report {
+    let (transport, users) = broken_around(kind, around);
     check::run(&target(transport, &users, true), &config(200))
         .await
         .unwrap()
@@ -262,15 +297,17 @@ macro_rules! broken_servers {
     ($($test:ident: $kind:ident => $oracle:ident;)*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $test() {
-            let report = check_broken(Break::$kind).await;
-            assert!(
-                errors_of(&report, Oracle::$oracle) > 0,
-                "{:?} not caught by {}:\n{}",
-                Break::$kind,
-                Oracle::$oracle,
-                report.summary()
-            );
-            assert!(!report.passes(Level::Error));
+            for around in [Around::Reference, Around::Independent] {
+                let report = check_broken_around(Break::$kind, around).await;
+                assert!(
+                    errors_of(&report, Oracle::$oracle) > 0,
+                    "{:?} around {around:?} not caught by {}:\n{}",
+                    Break::$kind,
+                    Oracle::$oracle,
+                    report.summary()
+                );
+                assert!(!report.passes(Level::Error));
+            }
         }
     )*};
 }

@@ -430,12 +430,14 @@ async fn every_malformed_body_class_gets_its_status_and_code() {
             .await;
             assert_eq!(
                 r.status.as_u16(),
-                case.expected.status,
+                case.expected.status(),
                 "{defect}: {}",
                 String::from_utf8_lossy(&r.body)
             );
-            assert_eq!(r.code(), case.expected.code, "{defect}");
-            if case.expected.code == "Request_BadRequest" {
+            // The reference server gives the first of the allowed answers.
+            let code = case.expected.primary().code.map(|c| c.as_str());
+            assert_eq!(Some(r.code().as_str()), code, "{defect}");
+            if code == Some("Request_BadRequest") {
                 let msg = r.json()["error"]["message"]
                     .as_str()
                     .unwrap_or("")

@@ -5,11 +5,13 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::Oracle;
+use crate::answer::{self, Answer, Expected};
 use crate::contract::{ClientId, Profile};
-use crate::generate::malformed::{Defect, Expected, RequestHeaders, malformed};
+use crate::error::{GraphCode, Rule};
+use crate::generate::malformed::{Defect, RequestHeaders, malformed};
 use crate::generate::{Replay, Rng, Source, render, valid};
-use crate::model::Device;
-use crate::parse::from_bytes_with;
+use crate::model::{Device, Guid};
 
 /// Names one generated case: the run's seed and the case's index in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -109,13 +111,15 @@ pub fn classes() -> Vec<Defect> {
 pub struct Case {
     /// Its kind.
     pub kind: CaseKind,
+    /// The oracle that judges its answer.
+    pub oracle: Oracle,
     /// The valid device sent (valid cases, and mutated ones the parser accepts).
     pub device: Option<Device>,
     /// The body.
     pub bytes: Vec<u8>,
     /// Headers and path.
     pub headers: RequestHeaders,
-    /// What a conforming target answers.
+    /// Every answer a conforming target may give.
     pub expected: Expected,
     /// One line on what was sent.
     pub description: String,
@@ -164,13 +168,14 @@ fn build(profile: &Profile, kind: CaseKind, src: &mut impl Source) -> Option<Cas
             let headers = RequestHeaders::valid(src);
             let rejected_id =
                 device.id(profile).is_some() && profile.policies().client_id == ClientId::Reject;
-            let expected = if rejected_id {
-                rejected_client_id(profile)
+            let (oracle, expected) = if rejected_id {
+                (Oracle::Rejection, rejected_client_id(profile))
             } else {
-                Expected::created()
+                (Oracle::Acceptance, Expected::created())
             };
             Some(Case {
                 kind,
+                oracle,
                 description: format!("a valid device ({} bytes)", bytes.len()),
                 device: Some(device),
                 bytes,
@@ -183,26 +188,20 @@ fn build(profile: &Profile, kind: CaseKind, src: &mut impl Source) -> Option<Cas
             let base = render::render(profile, &device, src);
             let (bytes, how) = mutate(base, src);
             let headers = RequestHeaders::valid(src);
-            let (expected, device) = match from_bytes_with(profile, &bytes) {
-                Ok(d)
-                    if d.id(profile).is_some()
-                        && profile.policies().client_id == ClientId::Reject =>
-                {
-                    (rejected_client_id(profile), None)
-                }
-                Ok(d) => (Expected::created(), Some(d)),
-                Err(e) => (
-                    Expected {
-                        status: e.status(),
-                        code: e.code(),
-                        rule: Some(e.kind.rule()),
-                        pointer: e.pointer.clone(),
-                    },
-                    None,
-                ),
+            let (mut expected, device) = answer::for_body(profile, &bytes);
+            if profile.policies().client_id == ClientId::Honour && client_id(profile, &bytes) {
+                // The mutator reuses GUIDs, and any rule a body breaks may be the one
+                // reported: a client id already taken is a 409.
+                expected = expected.or(Answer::error(GraphCode::MultipleObjectsWithSameKeyValue));
+            }
+            let oracle = if device.is_some() {
+                Oracle::Acceptance
+            } else {
+                Oracle::Rejection
             };
             Some(Case {
                 kind,
+                oracle,
                 description: format!("a valid device after {how}"),
                 device,
                 bytes,
@@ -215,6 +214,7 @@ fn build(profile: &Profile, kind: CaseKind, src: &mut impl Source) -> Option<Cas
             let case = malformed(profile, &device, defect, src)?;
             Some(Case {
                 kind,
+                oracle: oracle_of(defect),
                 device: None,
                 bytes: case.bytes,
                 headers: case.headers,
@@ -226,15 +226,32 @@ fn build(profile: &Profile, kind: CaseKind, src: &mut impl Source) -> Option<Cas
     }
 }
 
+/// The oracle a malformed class answers to.
+fn oracle_of(defect: Defect) -> Oracle {
+    match defect {
+        Defect::MissingToken
+        | Defect::EmptyToken
+        | Defect::UnknownToken
+        | Defect::WrongAuthScheme => Oracle::Authentication,
+        Defect::OtherUsersPath => Oracle::Authorization,
+        Defect::NoContentType | Defect::WrongContentType | Defect::NonUtf8Charset => Oracle::Http,
+        _ => Oracle::Rejection,
+    }
+}
+
+/// Whether `bytes` read as JSON has a top-level client id of GUID form.
+fn client_id(profile: &Profile, bytes: &[u8]) -> bool {
+    let key = &profile.properties()[profile.key()].name;
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| v.get(key.as_str()).and_then(|id| id.as_str().map(str::to_owned)))
+        .is_some_and(|id| Guid::parse(&id).is_ok())
+}
+
 /// What a profile that rejects client ids answers to one.
 fn rejected_client_id(profile: &Profile) -> Expected {
     let key = &profile.properties()[profile.key()].name;
-    Expected {
-        status: 400,
-        code: "Request_BadRequest",
-        rule: Some("property.client-id".to_owned()),
-        pointer: Some(format!("/{key}")),
-    }
+    Expected::body(Rule::ClientIdNotAllowed, Some(format!("/{key}")))
 }
 
 /// Bytes a parser must take apart with care.

@@ -41,16 +41,19 @@ pub(crate) mod oracles;
 mod probes;
 mod report;
 pub mod shrink;
+pub mod throttle;
 pub(crate) mod transport;
 
 pub use cases::{Case, CaseId, CaseKind, FUZZ_BASE};
 pub use oracles::{Oracle, Violation};
 pub use report::{
-    Counts, EndpointCounts, Finding, OracleReport, Report, Reproducer, junit_document, plural, xml,
+    Counts, EndpointCounts, Finding, OracleReport, Report, Reproducer, Throttling, junit_document,
+    plural, xml,
 };
+pub use throttle::Throttle;
 pub use transport::{Body, Request, Response, Service, Transport, TransportError};
 
-use crate::contract::{ClientId, Level, Profile};
+use crate::contract::{Level, Profile};
 use crate::generate::malformed::{Authorization, Defect, PathKind};
 use crate::model::Guid;
 
@@ -82,6 +85,8 @@ pub struct Config {
     /// After the probes, a fuzz phase of this long: malformed and mutated cases at
     /// volume, with a liveness probe between bursts.
     pub fuzz_time: Option<Duration>,
+    /// How 429s are waited out, and the client-side rate.
+    pub throttle: Throttle,
 }
 
 impl Default for Config {
@@ -99,6 +104,7 @@ impl Default for Config {
             progress: false,
             case_time: None,
             fuzz_time: None,
+            throttle: Throttle::default(),
         }
     }
 }
@@ -273,24 +279,23 @@ async fn fuzz_phase(ctx: &Ctx, classes: &[Defect], budget: Duration) -> u64 {
         sent += run_cases(ctx, classes, ids, Some(until), &bar).await;
         let mut rng = crate::generate::Rng::new(ctx.config.seed ^ next);
         let (req, outcome) = probes::live_probe(ctx, &mut rng, prompt).await;
-        let v = match outcome {
-            Ok(()) => Vec::new(),
-            Err(seen) => vec![Violation::new(
+        let endpoint = "POST /me/devices (after a fuzz burst)";
+        let c = match outcome {
+            probes::Live::Answered => check(Oracle::Liveness, endpoint, &req, Vec::new()),
+            probes::Live::Throttled => Check::skipped(Oracle::Liveness, endpoint, &req, THROTTLED),
+            probes::Live::Unresponsive(seen) => check(
                 Oracle::Liveness,
-                "unresponsive-after-fuzz-burst",
-                format!("a valid create answered 201 within {prompt:?} after a fuzz burst"),
-                seen,
-            )],
-        };
-        ctx.record_all(
-            vec![check(
-                Oracle::Liveness,
-                "POST /me/devices (after a fuzz burst)",
+                endpoint,
                 &req,
-                v,
-            )],
-            Example::probe("after a fuzz burst"),
-        );
+                vec![Violation::new(
+                    Oracle::Liveness,
+                    "unresponsive-after-fuzz-burst",
+                    format!("an answer (not a 5xx) to a valid create within {prompt:?} after a fuzz burst"),
+                    seen,
+                )],
+            ),
+        };
+        ctx.record_all(vec![c], Example::probe("after a fuzz burst"));
     }
     bar.finish_and_clear();
     sent
@@ -322,6 +327,8 @@ pub(crate) struct Check {
     endpoint: String,
     violations: Vec<Violation>,
     request: Request,
+    /// Why it was not made (then it is counted as skipped, never passed).
+    skipped: Option<String>,
 }
 
 /// Where a finding came from, to reproduce it.
@@ -381,14 +388,25 @@ pub(crate) struct Ctx {
     requests: AtomicU64,
     failures_in_a_row: AtomicU32,
     dead: AtomicBool,
+    pacer: Option<throttle::Pacer>,
+    /// 429s waited out, and requests still throttled after every retry.
+    retried: AtomicU64,
+    unanswered: AtomicU64,
+    throttled_in_a_row: AtomicU32,
+    throttled_out: AtomicBool,
 }
 
 /// After this many transport failures in a row the target is taken for dead and no more
-/// cases are sent (each would only wait out its timeout).
+/// cases are sent (each would only wait out its timeout); after this many requests in a
+/// row left unanswered by 429s, likewise.
 const DEAD_AFTER: u32 = 16;
+
+/// Why a check was skipped: the target throttled the request out.
+pub(crate) const THROTTLED: &str = "throttled: still 429 after every retry";
 
 impl Ctx {
     fn new(target: Target, config: Config) -> Ctx {
+        let pacer = config.throttle.rate.and_then(throttle::Pacer::new);
         Ctx {
             reading: oracles::reading_profile(&config.profile),
             target,
@@ -398,6 +416,11 @@ impl Ctx {
             requests: AtomicU64::new(0),
             failures_in_a_row: AtomicU32::new(0),
             dead: AtomicBool::new(false),
+            pacer,
+            retried: AtomicU64::new(0),
+            unanswered: AtomicU64::new(0),
+            throttled_in_a_row: AtomicU32::new(0),
+            throttled_out: AtomicBool::new(false),
         }
     }
 
@@ -425,8 +448,19 @@ impl Ctx {
         self.target.other.as_ref()
     }
 
+    /// Whether no more requests are worth sending: the target stopped answering, or
+    /// throttles every request.
     pub(crate) fn dead(&self) -> bool {
-        self.dead.load(Ordering::Relaxed)
+        self.dead.load(Ordering::Relaxed) || self.throttled_out.load(Ordering::Relaxed)
+    }
+
+    /// Why checks not run were skipped.
+    pub(crate) fn stop_reason(&self) -> &'static str {
+        if self.dead.load(Ordering::Relaxed) {
+            probes::STOPPED
+        } else {
+            THROTTLED
+        }
     }
 
     /// The tokens an answer must never echo.
@@ -452,17 +486,36 @@ impl Ctx {
         self.send_with(req, self.config.timeout).await
     }
 
+    /// Sends `req` with `timeout` for each attempt, waiting out 429s; counts it and the
+    /// status of every attempt.
     pub(crate) async fn send_with(
         &self,
         req: Request,
         timeout: Duration,
     ) -> Result<Response, TransportError> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let result = self.target.transport.send(req, timeout).await;
-        let status = match &result {
+        let sent = throttle::send(
+            &self.target.transport,
+            &req,
+            timeout,
+            &self.config.throttle,
+            self.pacer.as_ref(),
+        )
+        .await;
+        let attempts = u64::from(sent.throttled);
+        self.requests.fetch_add(1 + attempts, Ordering::Relaxed);
+        self.retried.fetch_add(attempts, Ordering::Relaxed);
+        let status = match &sent.result {
             Ok(r) => {
                 self.failures_in_a_row.store(0, Ordering::Relaxed);
+                self.throttled_in_a_row.store(0, Ordering::Relaxed);
                 r.status.to_string()
+            }
+            Err(TransportError::Throttled(_)) => {
+                self.unanswered.fetch_add(1, Ordering::Relaxed);
+                if self.throttled_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= DEAD_AFTER {
+                    self.throttled_out.store(true, Ordering::Relaxed);
+                }
+                "429".to_owned()
             }
             Err(e) => {
                 if self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= DEAD_AFTER {
@@ -472,9 +525,12 @@ impl Ctx {
             }
         };
         if let Ok(mut r) = self.results.lock() {
+            if attempts > 0 {
+                *r.statuses.entry("429".to_owned()).or_default() += attempts;
+            }
             *r.statuses.entry(status).or_default() += 1;
         }
-        result
+        sent.result
     }
 
     /// Remembers `id`; false when it was seen before in this run.
@@ -503,6 +559,14 @@ impl Ctx {
         };
         for check in checks {
             let level = check.oracle.level(&self.config.profile);
+            if let Some(why) = &check.skipped {
+                let c = r.counts.entry((check.oracle, check.endpoint.clone())).or_default();
+                c.skipped += 1;
+                if c.skip_reason.is_none() {
+                    c.skip_reason = Some(why.clone());
+                }
+                continue;
+            }
             let live: Vec<Violation> = check
                 .violations
                 .into_iter()
@@ -618,6 +682,10 @@ impl Ctx {
             results.findings.into_values().collect(),
             results.statuses,
             self.requests.load(Ordering::Relaxed),
+            report::Throttling {
+                retried: self.retried.load(Ordering::Relaxed),
+                unanswered: self.unanswered.load(Ordering::Relaxed),
+            },
             elapsed,
             cases_elapsed,
         )
@@ -627,19 +695,6 @@ impl Ctx {
 /// Findings of the same rule, endpoint and input class are one finding.
 fn signature(v: &Violation, endpoint: &str, class: &str) -> String {
     format!("{}|{endpoint}|{}|{class}", v.oracle, v.rule)
-}
-
-/// The oracle a malformed class answers to.
-fn oracle_of(defect: Defect) -> Oracle {
-    match defect {
-        Defect::MissingToken
-        | Defect::EmptyToken
-        | Defect::UnknownToken
-        | Defect::WrongAuthScheme => Oracle::Authentication,
-        Defect::OtherUsersPath => Oracle::Authorization,
-        Defect::NoContentType | Defect::WrongContentType | Defect::NonUtf8Charset => Oracle::Http,
-        _ => Oracle::Rejection,
-    }
 }
 
 /// The HTTP request of a generated case.
@@ -679,76 +734,27 @@ fn case_request(ctx: &Ctx, case: &Case, id: CaseId) -> (Request, String) {
     (req, endpoint.to_owned())
 }
 
-/// Sends one generated case and judges everything about it.
+/// Sends one generated case and judges its answer against every answer the case allows.
 async fn run_case(ctx: &Ctx, case: &Case, id: CaseId) -> Vec<Check> {
     let (req, endpoint) = case_request(ctx, case, id);
     let mut checks = Vec::new();
     let Some(resp) = exchange(ctx, &req, &endpoint, &mut checks).await else {
+        if throttled(&checks) {
+            checks.push(Check::skipped(case.oracle, &endpoint, &req, THROTTLED));
+        }
         return checks;
     };
-    match case.kind {
-        _ if case.expected.status == 201 && case.device.is_some() => {
-            // A mutation may land on an id used before (the mutator's own GUIDs): then a
-            // 409 is the right answer.
-            let reused_id = case.kind == CaseKind::Mutated
-                && ctx.profile().policies().client_id == ClientId::Honour
-                && case
-                    .device
-                    .as_ref()
-                    .is_some_and(|d| d.id(ctx.profile()).is_some());
-            if reused_id && resp.status == 409 {
-                let v = oracles::error_answer(
-                    Oracle::Persistence,
-                    &resp,
-                    &[409],
-                    "Request_MultipleObjectsWithSameKeyValue",
-                    &ctx.secrets(),
-                );
-                checks.push(check(Oracle::Persistence, &endpoint, &req, v));
-                return checks;
-            }
-            let acceptance = if resp.status == 201 {
-                Vec::new()
-            } else {
-                vec![Violation::new(
-                    Oracle::Acceptance,
-                    format!("status-{}", resp.status),
-                    "201 Created",
-                    oracles::seen(&resp),
-                )]
-            };
-            let created = acceptance.is_empty();
-            checks.push(check(Oracle::Acceptance, &endpoint, &req, acceptance));
-            if created && let Some(device) = &case.device {
-                probes::round_trip(ctx, &endpoint, &req, &resp, device, &mut checks).await;
-            }
-        }
-        _ => {
-            let oracle = match case.kind {
-                CaseKind::Malformed(d) => oracle_of(d),
-                CaseKind::Valid | CaseKind::Mutated => Oracle::Rejection,
-            };
-            let (statuses, code): (&[u16], Option<&'static str>) = match case.kind {
-                _ if oracle == Oracle::Authorization && resp.status == 404 => {
-                    (&[403, 404], Some("Request_ResourceNotFound"))
-                }
-                _ if oracle == Oracle::Authorization => (&[403, 404], Some(case.expected.code)),
-                // Which code a mutation earns is the parser's reading; the status is the rule.
-                CaseKind::Mutated => (&[case.expected.status], None),
-                _ => (&[case.expected.status], Some(case.expected.code)),
-            };
-            let mut secrets = ctx.secrets();
-            if let Authorization::Raw(raw) = &case.headers.authorization
-                && let Some((_, token)) = raw.split_once(' ')
-            {
-                secrets.push(token.trim());
-            }
-            let mut v = oracles::error_answer(oracle, &resp, statuses, code, &secrets);
-            if oracle == Oracle::Authentication && resp.status == 401 {
-                v.extend(oracles::www_authenticate(&resp));
-            }
-            checks.push(check(oracle, &endpoint, &req, v));
-        }
+    let mut secrets = ctx.secrets();
+    if let Authorization::Raw(raw) = &case.headers.authorization
+        && let Some((_, token)) = raw.split_once(' ')
+    {
+        secrets.push(token.trim());
+    }
+    let v = oracles::judge(case.oracle, &resp, &case.expected, &secrets);
+    let created = resp.status == 201 && v.is_empty();
+    checks.push(check(case.oracle, &endpoint, &req, v));
+    if created && let Some(device) = &case.device {
+        probes::round_trip(ctx, &endpoint, &req, &resp, device, &mut checks).await;
     }
     checks
 }
@@ -759,7 +765,25 @@ fn check(oracle: Oracle, endpoint: &str, req: &Request, violations: Vec<Violatio
         endpoint: endpoint.to_owned(),
         violations,
         request: req.clone(),
+        skipped: None,
     }
+}
+
+impl Check {
+    /// A check that could not be made, and why.
+    pub(crate) fn skipped(oracle: Oracle, endpoint: &str, req: &Request, why: &str) -> Check {
+        Check {
+            skipped: Some(why.to_owned()),
+            ..check(oracle, endpoint, req, Vec::new())
+        }
+    }
+}
+
+/// Whether the request of these checks went unanswered for 429s.
+pub(crate) fn throttled(checks: &[Check]) -> bool {
+    checks
+        .last()
+        .is_some_and(|c| c.skipped.as_deref() == Some(THROTTLED))
 }
 
 /// Sends `req` and adds the checks every answer gets (server errors, request ids); the
@@ -771,6 +795,10 @@ pub(crate) async fn exchange(
     checks: &mut Vec<Check>,
 ) -> Option<Response> {
     match ctx.send(req.clone()).await {
+        Err(TransportError::Throttled(_)) => {
+            checks.push(Check::skipped(Oracle::ServerErrors, endpoint, req, THROTTLED));
+            None
+        }
         Err(e) => {
             checks.push(check(
                 Oracle::ServerErrors,

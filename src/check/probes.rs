@@ -8,15 +8,20 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 use http::Method;
 
-use super::oracles::{self, Oracle, Violation, answer_device, error_answer, same_device};
-use super::{Body, Check, Credentials, Ctx, Example, Request, Response, check, exchange};
+use super::oracles::{self, Oracle, Violation, answer_device, judge, same_device};
+use super::{
+    Body, Check, Credentials, Ctx, Example, Request, Response, THROTTLED, TransportError, check,
+    exchange, throttled,
+};
+use crate::answer::{self, Answer, Expected};
+use crate::error::GraphCode;
 use crate::contract::{Base, ClientId, Edm, Level, MAX_BODY_BYTES};
 use crate::generate::malformed::{Defect, malformed};
 use crate::generate::{Rng, valid};
 use crate::model::{Device, Guid, Value};
 use crate::ser::to_vec_with;
 
-const STOPPED: &str = "the target stopped answering";
+pub(crate) const STOPPED: &str = "the target stopped answering";
 const NO_OTHER: &str = "no second user (--other-token and --other-user-id)";
 
 /// Runs every probe.
@@ -78,7 +83,8 @@ pub(crate) async fn round_trip(
     let level = profile.policies().location_header;
     let collection = req.path.clone();
     let read_path = match resp.header("location").map(|l| location_path(ctx, l)) {
-        Some(Some(path)) if path.ends_with(&format!("/{id}")) => path,
+        // A GUID is a value: the Location may spell it in another case.
+        Some(Some(path)) if ends_with_id(&path, &id) => path,
         other if level > Level::Off => {
             v.push(
                 Violation::new(
@@ -118,6 +124,14 @@ pub(crate) async fn round_trip(
         }
     }
     checks.push(check(Oracle::RoundTrip, endpoint, req, v));
+}
+
+/// Whether `path` ends with `/` and the GUID `id`, in any case.
+fn ends_with_id(path: &str, id: &str) -> bool {
+    path.len() > id.len()
+        && path.is_char_boundary(path.len() - id.len() - 1)
+        && path[path.len() - id.len() - 1..].starts_with('/')
+        && path[path.len() - id.len()..].eq_ignore_ascii_case(id)
 }
 
 /// The path of a `Location` value: as is when relative, without scheme and authority when
@@ -173,13 +187,17 @@ async fn probe(
     judge: impl FnOnce(&Response) -> Vec<Violation>,
 ) -> Option<Response> {
     if ctx.dead() {
-        ctx.skip(oracle, endpoint, STOPPED);
+        ctx.skip(oracle, endpoint, ctx.stop_reason());
         return None;
     }
     let mut checks = Vec::new();
     let resp = exchange(ctx, &req, endpoint, &mut checks).await;
-    if let Some(r) = &resp {
-        checks.push(check(oracle, endpoint, &req, judge(r)));
+    match &resp {
+        Some(r) => checks.push(check(oracle, endpoint, &req, judge(r))),
+        None if throttled(&checks) => {
+            checks.push(Check::skipped(oracle, endpoint, &req, THROTTLED));
+        }
+        None => {}
     }
     ctx.record_all(checks, Example::probe(name));
     resp
@@ -225,17 +243,8 @@ async fn authentication(ctx: &Ctx) {
                 endpoint,
                 req,
                 |r| {
-                    let mut v = error_answer(
-                        Oracle::Authentication,
-                        r,
-                        &[401],
-                        "InvalidAuthenticationToken",
-                        &secrets,
-                    );
-                    if r.status == 401 {
-                        v.extend(oracles::www_authenticate(r));
-                    }
-                    v
+                    let unauthorized = Expected::error(GraphCode::InvalidAuthenticationToken);
+                    judge(Oracle::Authentication, r, &unauthorized, &secrets)
                 },
             )
             .await;
@@ -275,7 +284,8 @@ async fn http_rules(ctx: &Ctx) {
             &endpoint,
             req,
             |r| {
-                let mut v = error_answer(Oracle::Http, r, &[405], "MethodNotAllowed", &secrets);
+                let not_allowed = Expected::error(GraphCode::MethodNotAllowed);
+                let mut v = judge(Oracle::Http, r, &not_allowed, &secrets);
                 let allow = r.header("allow").unwrap_or("");
                 if r.status == 405 && !allow.to_ascii_uppercase().contains("GET") {
                     v.push(Violation::new(
@@ -303,11 +313,10 @@ async fn http_rules(ctx: &Ctx) {
         let req = ctx.authorized(Request::new(method, path));
         let secrets = ctx.secrets();
         probe(ctx, "unknown resource", Oracle::Http, endpoint, req, |r| {
-            error_answer(
+            judge(
                 Oracle::Http,
                 r,
-                &[404],
-                "Request_ResourceNotFound",
+                &Expected::error(GraphCode::ResourceNotFound),
                 &secrets,
             )
         })
@@ -315,13 +324,21 @@ async fn http_rules(ctx: &Ctx) {
     }
 }
 
-/// Every device id in `who`'s list, following `@odata.nextLink` (at most 100 pages).
-async fn list_ids(ctx: &Ctx, who: &Credentials) -> Result<Vec<String>, Violation> {
+/// Why a list could not be read: a violation, or 429s to the end (`None`: not judged).
+type ListError = Option<Violation>;
+
+/// Every device id in `who`'s list, in lower case, following `@odata.nextLink` (at most
+/// 100 pages).
+async fn list_ids(ctx: &Ctx, who: &Credentials) -> Result<Vec<String>, ListError> {
     let mut ids = Vec::new();
     let mut path = "/me/devices?$top=999".to_owned();
     for _ in 0..100 {
         let req = ctx.authorized_as(Request::new(Method::GET, path.clone()), who);
-        let r = ctx.send(req).await.map_err(|e| oracles::transport(&e))?;
+        let r = match ctx.send(req).await {
+            Ok(r) => r,
+            Err(TransportError::Throttled(_)) => return Err(None),
+            Err(e) => return Err(Some(oracles::transport(&e))),
+        };
         let fail = |why: &str| {
             Violation::new(
                 Oracle::Persistence,
@@ -331,27 +348,27 @@ async fn list_ids(ctx: &Ctx, who: &Credentials) -> Result<Vec<String>, Violation
             )
         };
         if r.status != 200 {
-            return Err(fail("status"));
+            return Err(Some(fail("status")));
         }
         let page: serde_json::Value =
-            serde_json::from_slice(&r.body).map_err(|_| fail("not JSON"))?;
+            serde_json::from_slice(&r.body).map_err(|_| Some(fail("not JSON")))?;
         let Some(values) = page.get("value").and_then(|v| v.as_array()) else {
-            return Err(fail("no value array"));
+            return Err(Some(fail("no value array")));
         };
         if values.len() > 999 {
-            return Err(fail("more than $top=999 items"));
+            return Err(Some(fail("more than $top=999 items")));
         }
         let key = &ctx.profile().properties()[ctx.profile().key()].name;
         ids.extend(
             values
                 .iter()
                 .filter_map(|d| d.get(key.as_str()).and_then(|i| i.as_str()))
-                .map(str::to_owned),
+                .map(str::to_ascii_lowercase),
         );
         match page.get("@odata.nextLink").and_then(|l| l.as_str()) {
             Some(next) => match location_path(ctx, next) {
                 Some(p) => path = p,
-                None => return Err(fail("unusable @odata.nextLink")),
+                None => return Err(Some(fail("unusable @odata.nextLink"))),
             },
             None => return Ok(ids),
         }
@@ -363,13 +380,12 @@ async fn authorization(ctx: &Ctx) {
     let mut rng = Rng::new(ctx.config().seed ^ 0xb01a);
     let stranger = rng.guid().as_str().to_owned();
     let secrets = ctx.secrets();
-    let denied = |r: &Response| {
-        let code = if r.status == 404 {
-            "Request_ResourceNotFound"
-        } else {
-            "Authorization_RequestDenied"
-        };
-        error_answer(Oracle::Authorization, r, &[403, 404], code, &secrets)
+    let denied = |r: &Response| judge(Oracle::Authorization, r, &Expected::denied(), &secrets);
+    // The contract lists DELETE for `/me/devices/{id}` alone: on another user's path a
+    // target may also answer that the method is not allowed there (nothing revealed).
+    let denied_delete = |r: &Response| {
+        let e = Expected::denied().or(Answer::error(GraphCode::MethodNotAllowed));
+        judge(Oracle::Authorization, r, &e, &secrets)
     };
     // Another user's path, for a user that may not exist: the same answer either way.
     let (_, body) = valid_body(ctx, rng.next_u64(), None);
@@ -414,7 +430,7 @@ async fn authorization(ctx: &Ctx) {
     let theirs = match exchange(ctx, &req, "POST /me/devices", &mut checks).await {
         Some(r) if r.status == 201 => answer_device(Oracle::Acceptance, ctx.reading(), &r)
             .ok()
-            .and_then(|d| d.id(ctx.profile()).map(|g| g.as_str().to_owned())),
+            .and_then(|d| d.id(ctx.profile()).map(|g| g.as_str().to_ascii_lowercase())),
         Some(r) => {
             checks.push(check(
                 Oracle::Acceptance,
@@ -473,13 +489,18 @@ async fn authorization(ctx: &Ctx) {
         ),
     ];
     for (endpoint, req) in attempts {
+        let judge_it: &dyn Fn(&Response) -> Vec<Violation> = if endpoint.starts_with("DELETE /users") {
+            &denied_delete
+        } else {
+            &denied
+        };
         probe(
             ctx,
             "another user's resources",
             Oracle::Authorization,
             endpoint,
             req,
-            denied,
+            judge_it,
         )
         .await;
     }
@@ -503,7 +524,11 @@ async fn authorization(ctx: &Ctx) {
                 )]
             }
         }
-        (Err(v), _) | (_, Err(v)) => vec![v],
+        (Err(Some(v)), _) | (_, Err(Some(v))) => vec![v],
+        (Err(None), _) | (_, Err(None)) => {
+            ctx.skip(Oracle::Authorization, "other user's list unchanged", THROTTLED);
+            return;
+        }
     };
     let list = ctx.authorized_as(Request::new(Method::GET, "/me/devices?$top=999"), &other);
     ctx.record_all(
@@ -546,7 +571,7 @@ async fn persistence(ctx: &Ctx) {
             match answer_device(Oracle::Persistence, ctx.reading(), &r) {
                 Ok(got) if r.status == 201 => match got.id(profile) {
                     Some(id) if ctx.fresh_id(id.as_str()) => {
-                        created.push((id.as_str().to_owned(), device))
+                        created.push((id.as_str().to_ascii_lowercase(), device))
                     }
                     Some(id) => v.push(Violation::new(
                         Oracle::Persistence,
@@ -635,7 +660,12 @@ async fn persistence(ctx: &Ctx) {
                 )]
             }
         }
-        Err(v) => vec![v],
+        Err(Some(v)) => vec![v],
+        Err(None) => {
+            ctx.skip(Oracle::Persistence, "GET /me/devices", THROTTLED);
+            duplicate_ids(ctx, &mut rng).await;
+            return;
+        }
     };
     ctx.record_all(
         vec![check(Oracle::Persistence, "GET /me/devices", &list_req, v)],
@@ -657,11 +687,10 @@ async fn duplicate_ids(ctx: &Ctx, rng: &mut Rng) {
         return;
     }
     let conflict = |r: &Response, secrets: &[&str]| {
-        error_answer(
+        judge(
             Oracle::Persistence,
             r,
-            &[409],
-            "Request_MultipleObjectsWithSameKeyValue",
+            &Expected::error(GraphCode::MultipleObjectsWithSameKeyValue),
             secrets,
         )
     };
@@ -745,7 +774,7 @@ fn judge_race(
 struct Hostile {
     name: &'static str,
     req: Request,
-    expect: Option<(u16, &'static str)>,
+    expect: Expected,
     recipe: Option<String>,
 }
 
@@ -761,13 +790,13 @@ async fn liveness(ctx: &Ctx) {
         Hostile {
             name: "100,000-deep array nesting",
             req: post(Body::Full(Bytes::from(vec![b'['; 100_000]))),
-            expect: Some((400, "BadRequest")),
+            expect: answer::for_body(profile, &[b'['; 100_000]).0,
             recipe: Some("python3 -c \"print('['*100000, end='')\"".to_owned()),
         },
         Hostile {
             name: "50,000-deep object nesting",
             req: post(Body::Full(Bytes::from(b"{\"@a\":".repeat(50_000)))),
-            expect: Some((400, "BadRequest")),
+            expect: answer::for_body(profile, &b"{\"@a\":".repeat(50_000)).0,
             recipe: Some("python3 -c \"print('{\\\"@a\\\":'*50000, end='')\"".to_owned()),
         },
     ];
@@ -781,8 +810,8 @@ async fn liveness(ctx: &Ctx) {
         body.push(b'}');
         hostile.push(Hostile {
             name: "a 100,000-digit number",
+            expect: answer::for_body(profile, &body).0,
             req: post(Body::Full(Bytes::from(body))),
-            expect: Some((400, "Request_BadRequest")),
             recipe: Some(format!(
                 "python3 -c \"print('{{\\\"{}\\\":'+'9'*100000+'}}', end='')\"",
                 def.name
@@ -797,7 +826,7 @@ async fn liveness(ctx: &Ctx) {
             hostile.push(Hostile {
                 name: "a body over 4 MiB with Content-Length",
                 req: post(Body::Full(bytes.clone())),
-                expect: Some((413, "RequestEntityTooLarge")),
+                expect: Expected::error(GraphCode::RequestEntityTooLarge),
                 recipe: Some(recipe.clone()),
             });
             hostile.push(Hostile {
@@ -807,7 +836,7 @@ async fn liveness(ctx: &Ctx) {
                     chunks: 64,
                     pause: Duration::ZERO,
                 }),
-                expect: Some((413, "RequestEntityTooLarge")),
+                expect: Expected::error(GraphCode::RequestEntityTooLarge),
                 recipe: Some(recipe),
             });
         }
@@ -824,7 +853,7 @@ async fn liveness(ctx: &Ctx) {
             hostile.push(Hostile {
                 name: "a huge array just under 4 MiB",
                 req: post(Body::Full(Bytes::from(to_vec_with(profile, &device)))),
-                expect: Some((201, "Created")),
+                expect: Expected::created(),
                 recipe: None,
             });
         }
@@ -838,7 +867,7 @@ async fn liveness(ctx: &Ctx) {
                 chunks: 20,
                 pause,
             }),
-            expect: Some((201, "Created")),
+            expect: Expected::created(),
             recipe: None,
         });
     }
@@ -854,68 +883,71 @@ async fn liveness(ctx: &Ctx) {
                 .1
         };
         let (resp, during) = tokio::join!(exchange(ctx, &h.req, &endpoint, &mut checks), during);
-        if let (Some(r), Some((status, code))) = (&resp, h.expect) {
-            let v = if status == 201 {
-                if r.status == 201 {
-                    Vec::new()
-                } else {
-                    vec![Violation::new(
-                        Oracle::Acceptance,
-                        "status",
-                        "201 Created",
-                        oracles::seen(r),
-                    )]
-                }
-            } else {
-                error_answer(Oracle::Rejection, r, &[status], code, &ctx.secrets())
-            };
-            let oracle = if status == 201 {
-                Oracle::Acceptance
-            } else {
-                Oracle::Rejection
-            };
-            checks.push(check(oracle, &endpoint, &h.req, v));
+        let oracle = if h.expect.allows_created() {
+            Oracle::Acceptance
+        } else {
+            Oracle::Rejection
+        };
+        match &resp {
+            Some(r) => {
+                let v = judge(oracle, r, &h.expect, &ctx.secrets());
+                checks.push(check(oracle, &endpoint, &h.req, v));
+            }
+            None if throttled(&checks) => {
+                checks.push(Check::skipped(oracle, &endpoint, &h.req, THROTTLED));
+            }
+            None => {}
         }
         let after = live_probe(ctx, &mut rng, prompt).await.1;
+        let live_endpoint = format!("POST /me/devices (after {})", h.name);
         let mut v = Vec::new();
+        let mut unjudged = false;
         for (when, outcome) in [("during", during), ("after", after)] {
-            if let Err(seen) = outcome {
-                v.push(Violation::new(
+            match outcome {
+                Live::Answered => {}
+                Live::Throttled => unjudged = true,
+                Live::Unresponsive(seen) => v.push(Violation::new(
                     Oracle::Liveness,
                     format!("unresponsive-{when}"),
                     format!(
-                        "a valid create answered 201 within {prompt:?} {when} {}",
+                        "an answer (not a 5xx) to a valid create within {prompt:?} {when} {}",
                         h.name
                     ),
                     seen,
-                ));
+                )),
             }
         }
-        checks.push(check(
-            Oracle::Liveness,
-            &format!("POST /me/devices (after {})", h.name),
-            &h.req,
-            v,
-        ));
+        checks.push(if unjudged && v.is_empty() {
+            Check::skipped(Oracle::Liveness, &live_endpoint, &h.req, THROTTLED)
+        } else {
+            check(Oracle::Liveness, &live_endpoint, &h.req, v)
+        });
         let mut example = Example::probe(h.name);
         example.body_recipe = h.recipe;
         ctx.record_all(checks, example);
     }
 }
 
-/// A valid create answered 201 within `prompt`, or what happened instead; and the
-/// request.
-pub(crate) async fn live_probe(
-    ctx: &Ctx,
-    rng: &mut Rng,
-    prompt: Duration,
-) -> (Request, Result<(), String>) {
+/// What a liveness probe saw.
+pub(crate) enum Live {
+    /// An answer within the time, other than a 5xx: the target is serving. (Whether the
+    /// answer is right is the business of the other oracles: one fault, one finding.)
+    Answered,
+    /// 429s to the end: not judged.
+    Throttled,
+    /// No answer in time, a broken connection or a 5xx: what happened.
+    Unresponsive(String),
+}
+
+/// A valid create sent with `prompt` as its timeout, and what came of it; and the request.
+pub(crate) async fn live_probe(ctx: &Ctx, rng: &mut Rng, prompt: Duration) -> (Request, Live) {
     let (_, body) = valid_body(ctx, rng.next_u64(), None);
     let req = ctx.authorized(create_request("/me/devices", body));
     let outcome = match ctx.send_with(req.clone(), prompt).await {
-        Ok(r) if r.status == 201 => Ok(()),
-        Ok(r) => Err(oracles::seen(&r)),
-        Err(e) => Err(e.to_string()),
+        Ok(r) if r.status >= 500 => Live::Unresponsive(oracles::seen(&r)),
+        Ok(_) => Live::Answered,
+        Err(TransportError::Throttled(_)) => Live::Throttled,
+        Err(e) => Live::Unresponsive(e.to_string()),
     };
     (req, outcome)
 }

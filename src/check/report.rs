@@ -107,6 +107,8 @@ pub struct Finding {
     pub seen: String,
     /// Requests that broke the rule in the same way.
     pub occurrences: u64,
+    /// The part of CONTRACT.md the rule comes from, to judge the finding by.
+    pub contract: &'static str,
     /// The generated case (`SEED:INDEX`), when it came from one.
     pub case: Option<String>,
     /// Shrinking: candidates tried and kept (`None` when not shrunk).
@@ -157,6 +159,18 @@ pub struct Report {
     pub oracles: Vec<OracleReport>,
     /// Findings, errors first.
     pub findings: Vec<Finding>,
+    /// What 429s cost the run.
+    pub throttling: Throttling,
+}
+
+/// 429s in a run: waited out, never findings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Throttling {
+    /// 429s waited out and the request sent again.
+    pub retried: u64,
+    /// Requests still answered 429 after every retry: the checks they were for are
+    /// skipped.
+    pub unanswered: u64,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -168,6 +182,7 @@ pub(crate) fn build(
     mut drafts: Vec<Draft>,
     statuses: BTreeMap<String, u64>,
     requests: u64,
+    throttling: Throttling,
     elapsed: Duration,
     cases_elapsed: Duration,
 ) -> Report {
@@ -227,6 +242,7 @@ pub(crate) fn build(
         statuses,
         oracles,
         findings,
+        throttling,
     }
 }
 
@@ -292,8 +308,10 @@ fn finding(i: usize, d: Draft, target: &Target, config: &Config, base: &str) -> 
         let _ = write!(line, " --replay {id}");
         line
     });
+    let contract = super::oracles::contract_section(d.violation.oracle, &d.violation.rule);
     Finding {
         id: format!("F{}", i + 1),
+        contract,
         oracle: d.violation.oracle,
         level: d.violation.level,
         endpoint: d.endpoint,
@@ -374,8 +392,10 @@ impl Report {
     }
 
     /// Whether the run passes when findings at `fail_on` or above fail it.
+    /// No finding at or above `fail_on`, and no request left unanswered by 429s (a run
+    /// that could not check everything does not pass).
     pub fn passes(&self, fail_on: Level) -> bool {
-        !self.findings.iter().any(|f| f.level >= fail_on)
+        !self.findings.iter().any(|f| f.level >= fail_on) && self.throttling.unanswered == 0
     }
 
     /// The oracle's results.
@@ -412,6 +432,19 @@ impl Report {
             self.duration_seconds,
             self.cases_per_second
         );
+        if self.throttling.unanswered > 0 {
+            let _ = writeln!(
+                s,
+                "throttled: {} unanswered (still 429 after every retry); the checks they were for are skipped",
+                plural(self.throttling.unanswered, "request")
+            );
+        } else if self.throttling.retried > 0 {
+            let _ = writeln!(
+                s,
+                "throttled: {} waited out and sent again; every request answered",
+                plural(self.throttling.retried, "429")
+            );
+        }
         let _ = writeln!(
             s,
             "\n{:<15} {:>7} {:>8} {:>7} {:>7}  what",
@@ -461,6 +494,7 @@ impl Report {
             );
             let _ = writeln!(s, "  expected: {}", f.expected);
             let _ = writeln!(s, "  seen:     {}", f.seen);
+            let _ = writeln!(s, "  contract: {}", f.contract);
             if let Some(case) = &f.case {
                 let shrunk = f
                     .shrink

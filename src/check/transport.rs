@@ -151,6 +151,9 @@ pub enum TransportError {
     Broken(String),
     /// The body went past [`MAX_RESPONSE_BYTES`].
     BodyTooLarge,
+    /// Every one of this many attempts was answered 429 (not a fault of the target's:
+    /// the request went unanswered).
+    Throttled(u32),
 }
 
 impl fmt::Display for TransportError {
@@ -162,6 +165,7 @@ impl fmt::Display for TransportError {
             TransportError::BodyTooLarge => {
                 write!(f, "response body larger than {MAX_RESPONSE_BYTES} bytes")
             }
+            TransportError::Throttled(n) => write!(f, "429 Too Many Requests, {n} times"),
         }
     }
 }
@@ -176,6 +180,7 @@ impl TransportError {
             TransportError::Connect(_) => "connect",
             TransportError::Broken(_) => "broken",
             TransportError::BodyTooLarge => "body-too-large",
+            TransportError::Throttled(_) => "throttled",
         }
     }
 }

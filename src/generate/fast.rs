@@ -138,12 +138,7 @@ fn truncated_brace(rng: &mut Rng) -> MalformedCase {
         bytes: b"{".to_vec(),
         headers: RequestHeaders::valid(rng),
         defect: Defect::Truncated,
-        expected: Expected {
-            status: 400,
-            code: "BadRequest",
-            rule: Some("json.syntax.unexpected-end".into()),
-            pointer: None,
-        },
+        expected: Expected::body(crate::error::Rule::UnexpectedEnd, None),
         description: "cut after byte 0 of 2".into(),
     }
 }

@@ -14,6 +14,8 @@ use super::{Source, valid};
 use crate::contract::{
     Base, ClientId, Edm, MAX_BODY_BYTES, MAX_DEPTH, Profile, PropertyDef, UnknownProperties,
 };
+pub use crate::answer::Expected;
+use crate::error::{GraphCode, Rule};
 use crate::model::{BinaryRule, DateTimeRule, Device, Value};
 use crate::ser::{write_str, write_value};
 
@@ -96,33 +98,12 @@ defects! {
     OtherUsersPath => "other-users-path", Request, "`POST /users/{id}/devices` with another user's id.";
 }
 
-const DATETIME_RULES: [DateTimeRule; 10] = [
-    DateTimeRule::Shape,
-    DateTimeRule::Year,
-    DateTimeRule::Month,
-    DateTimeRule::Day,
-    DateTimeRule::Hour,
-    DateTimeRule::Minute,
-    DateTimeRule::Second,
-    DateTimeRule::Fraction,
-    DateTimeRule::OffsetShape,
-    DateTimeRule::OffsetRange,
-];
-
-const BINARY_RULES: [BinaryRule; 5] = [
-    BinaryRule::Character,
-    BinaryRule::MixedAlphabet,
-    BinaryRule::Length,
-    BinaryRule::Padding,
-    BinaryRule::NonCanonical,
-];
-
 impl Defect {
     /// Every defect class.
     pub fn all() -> Vec<Defect> {
         let mut all: Vec<Defect> = SIMPLE.iter().map(|(d, ..)| *d).collect();
-        all.extend(DATETIME_RULES.map(Defect::DateTime));
-        all.extend(BINARY_RULES.map(Defect::Binary));
+        all.extend(DateTimeRule::ALL.map(Defect::DateTime));
+        all.extend(BinaryRule::ALL.map(Defect::Binary));
         all
     }
 
@@ -179,31 +160,6 @@ impl<'a> arbitrary::Arbitrary<'a> for Defect {
     fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
         let all = Defect::all();
         Ok(*u.choose(&all)?)
-    }
-}
-
-/// What a conforming server answers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Expected {
-    /// HTTP status.
-    pub status: u16,
-    /// Graph error code (`Created` for a valid request).
-    pub code: &'static str,
-    /// For body defects: the rule the parser reports ([`crate::ErrorKind::rule`]).
-    pub rule: Option<String>,
-    /// For property rules: the JSON pointer the parser reports.
-    pub pointer: Option<String>,
-}
-
-impl Expected {
-    /// 201 Created.
-    pub fn created() -> Expected {
-        Expected {
-            status: 201,
-            code: "Created",
-            rule: None,
-            pointer: None,
-        }
     }
 }
 
@@ -330,22 +286,7 @@ pub fn malformed_generated(
 fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<MalformedCase> {
     let profile = doc.profile;
     let mut headers = RequestHeaders::valid(src);
-    let body_rule = |rule: &str, pointer: Option<String>| Expected {
-        status: 400,
-        code: if rule.starts_with("json.") {
-            "BadRequest"
-        } else {
-            "Request_BadRequest"
-        },
-        rule: Some(rule.to_owned()),
-        pointer,
-    };
-    let request = |status: u16, code: &'static str| Expected {
-        status,
-        code,
-        rule: None,
-        pointer: None,
-    };
+    let body_rule = Expected::body;
     let (bytes, expected, description): (Vec<u8>, Expected, String) = match defect {
         Defect::Truncated => {
             let full = doc.render();
@@ -356,7 +297,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let desc = format!("cut after byte {cut} of {}", full.len());
             (
                 full[..=cut].to_vec(),
-                body_rule("json.syntax.unexpected-end", None),
+                body_rule(Rule::UnexpectedEnd, None),
                 desc,
             )
         }
@@ -366,7 +307,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             b.extend_from_slice(tail.as_bytes());
             (
                 b,
-                body_rule("json.syntax.trailing-data", None),
+                body_rule(Rule::TrailingData, None),
                 format!("appended {tail:?}"),
             )
         }
@@ -375,7 +316,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let at = doc.replace_literal(form, src);
             (
                 doc.render(),
-                body_rule("json.syntax.literal", None),
+                body_rule(Rule::InvalidLiteral, None),
                 format!("{form} at {at}"),
             )
         }
@@ -383,9 +324,9 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let form = pick(src, &["NaN", "Infinity", "-Infinity", "-NaN"]);
             let at = doc.replace_number(form, src);
             let rule = if form.starts_with('-') {
-                "json.syntax.number"
+                Rule::InvalidNumber
             } else {
-                "json.syntax.unexpected-byte"
+                Rule::UnexpectedByte
             };
             (
                 doc.render(),
@@ -398,7 +339,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let at = doc.replace_number(form, src);
             (
                 doc.render(),
-                body_rule("json.syntax.number", None),
+                body_rule(Rule::InvalidNumber, None),
                 format!("{form} at {at}"),
             )
         }
@@ -418,7 +359,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let desc = format!("{fragment:?} in gap {gap} of the top-level object");
             (
                 doc.render_with_fragment(gap, fragment.as_bytes()),
-                body_rule("json.syntax.unexpected-byte", None),
+                body_rule(Rule::UnexpectedByte, None),
                 desc,
             )
         }
@@ -429,7 +370,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             }
             (
                 doc.render(),
-                body_rule("json.syntax.unexpected-byte", None),
+                body_rule(Rule::UnexpectedByte, None),
                 format!("single quotes at {at}"),
             )
         }
@@ -438,7 +379,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let at = doc.inject_in_string(&[c], src);
             (
                 doc.render(),
-                body_rule("json.syntax.control-character", None),
+                body_rule(Rule::ControlCharacter, None),
                 format!("raw byte {c:#04x} in {at}"),
             )
         }
@@ -447,7 +388,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let at = doc.inject_in_string(form.as_bytes(), src);
             (
                 doc.render(),
-                body_rule("json.syntax.escape", None),
+                body_rule(Rule::InvalidEscape, None),
                 format!("{form} in {at}"),
             )
         }
@@ -456,7 +397,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             b.extend_from_slice(&doc.render());
             (
                 b,
-                body_rule("json.encoding.bom", None),
+                body_rule(Rule::Bom, None),
                 "UTF-8 BOM before the body".into(),
             )
         }
@@ -484,7 +425,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let at = doc.inject_in_string(form, src);
             (
                 doc.render(),
-                body_rule("json.encoding.utf8", None),
+                body_rule(Rule::InvalidUtf8, None),
                 format!("bytes {form:02x?} in {at}"),
             )
         }
@@ -503,7 +444,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let at = doc.inject_in_string(form.as_bytes(), src);
             (
                 doc.render(),
-                body_rule("json.encoding.lone-surrogate", None),
+                body_rule(Rule::LoneSurrogate, None),
                 format!("{form} in {at}"),
             )
         }
@@ -525,7 +466,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
                 "top level is {}",
                 String::from_utf8_lossy(&b[..b.len().min(12)])
             );
-            (b, body_rule("json.structure.not-an-object", None), desc)
+            (b, body_rule(Rule::NotAnObject, None), desc)
         }
         Defect::TooDeep => {
             // The top-level object is depth 1: 64 more containers reach 65.
@@ -538,7 +479,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             doc.insert_root("@harness.deep", Node::Text(text.into_bytes()), src);
             (
                 doc.render(),
-                body_rule("json.structure.depth", None),
+                body_rule(Rule::TooDeep, None),
                 format!("annotation nested {} deep", n + 1),
             )
         }
@@ -549,13 +490,13 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let ptr = pointer(&[&name]);
             (
                 doc.render(),
-                body_rule("member.duplicate", Some(ptr)),
+                body_rule(Rule::DuplicateMember, Some(ptr)),
                 format!("{name} sent twice"),
             )
         }
         Defect::DuplicateMemberNested => {
             let (ptr, desc) = doc.duplicate_nested(src)?;
-            (doc.render(), body_rule("member.duplicate", Some(ptr)), desc)
+            (doc.render(), body_rule(Rule::DuplicateMember, Some(ptr)), desc)
         }
         Defect::UnknownProperty => {
             if profile.policies().unknown_properties == UnknownProperties::Accept {
@@ -582,7 +523,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             doc.insert_root(name, Node::Text(b"1".to_vec()), src);
             (
                 doc.render(),
-                body_rule("property.unknown", Some(pointer(&[name]))),
+                body_rule(Rule::UnknownProperty, Some(pointer(&[name]))),
                 format!("unknown member {name:?}"),
             )
         }
@@ -601,7 +542,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             doc.insert_root(&name, Node::Text(text), src);
             (
                 doc.render(),
-                body_rule("property.wrong-case", Some(pointer(&[&name]))),
+                body_rule(Rule::WrongCaseProperty, Some(pointer(&[&name]))),
                 format!("{name} for {}", def.name),
             )
         }
@@ -611,7 +552,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let ptr = doc.pointer(&site);
             (
                 doc.render(),
-                body_rule("property.missing", Some(ptr.clone())),
+                body_rule(Rule::MissingProperty, Some(ptr.clone())),
                 format!("{ptr} left out"),
             )
         }
@@ -622,7 +563,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let ptr = doc.pointer(&site);
             (
                 doc.render(),
-                body_rule("property.null", Some(ptr.clone())),
+                body_rule(Rule::NullNotAllowed, Some(ptr.clone())),
                 format!("null at {ptr}"),
             )
         }
@@ -638,7 +579,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let ptr = format!("{}/{at}", doc.pointer(&site));
             (
                 doc.render(),
-                body_rule("property.null-element", Some(ptr.clone())),
+                body_rule(Rule::NullElement, Some(ptr.clone())),
                 format!("null at {ptr}"),
             )
         }
@@ -711,7 +652,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             };
             (
                 doc.render(),
-                body_rule("property.type", Some(ptr.clone())),
+                body_rule(Rule::WrongType, Some(ptr.clone())),
                 format!("{form} at {ptr}"),
             )
         }
@@ -724,15 +665,15 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
                         "4294967296",
                         "99999999999999999999",
                     ][..],
-                    "property.int32.range",
+                    Rule::Int32OutOfRange,
                 ),
                 Defect::Int32Fraction => (
                     &["13.0", "1.5", "-0.0", "2147483647.1"][..],
-                    "property.int32.not-integer",
+                    Rule::Int32NotInteger,
                 ),
                 _ => (
                     &["1e1", "1E0", "10e-1", "-2e+3"][..],
-                    "property.int32.not-integer",
+                    Rule::Int32NotInteger,
                 ),
             };
             let form = pick(src, forms);
@@ -754,10 +695,9 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             })?;
             doc.set(&site, string_node(&text), src);
             let ptr = doc.pointer(&site);
-            let id = format!("property.datetime.{}", rule.id());
             (
                 doc.render(),
-                body_rule(&id, Some(ptr.clone())),
+                body_rule(Rule::DateTimeOffset(rule), Some(ptr.clone())),
                 format!("{text:?} at {ptr}"),
             )
         }
@@ -777,10 +717,9 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             })?;
             doc.set(&site, string_node(form), src);
             let ptr = doc.pointer(&site);
-            let id = format!("property.binary.{}", rule.id());
             (
                 doc.render(),
-                body_rule(&id, Some(ptr.clone())),
+                body_rule(Rule::Binary(rule), Some(ptr.clone())),
                 format!("{form:?} at {ptr}"),
             )
         }
@@ -801,7 +740,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             );
             (
                 doc.render(),
-                body_rule("property.string.too-long", Some(ptr)),
+                body_rule(Rule::StringTooLong, Some(ptr)),
                 desc,
             )
         }
@@ -824,7 +763,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let ptr = pointer(&[&key.name]);
             (
                 doc.render(),
-                body_rule("property.id.not-a-guid", Some(ptr)),
+                body_rule(Rule::InvalidGuid, Some(ptr)),
                 format!("id {form:?}"),
             )
         }
@@ -842,7 +781,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             doc.insert_root("@odata.type", Node::Text(form.as_bytes().to_vec()), src);
             (
                 doc.render(),
-                body_rule("property.odata-type", Some(pointer(&["@odata.type"]))),
+                body_rule(Rule::ODataType, Some(pointer(&["@odata.type"]))),
                 format!("@odata.type {form}"),
             )
         }
@@ -854,7 +793,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             b.resize(target.saturating_sub(body.len()) + 1, b' ');
             b.extend_from_slice(&body[1..]);
             let desc = format!("valid device padded to {} bytes", b.len());
-            (b, request(413, "RequestEntityTooLarge"), desc)
+            (b, Expected::error(GraphCode::RequestEntityTooLarge), desc)
         }
         Defect::NoContentType | Defect::WrongContentType | Defect::NonUtf8Charset => {
             let value = match defect {
@@ -881,7 +820,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             headers.content_type = value.map(str::to_owned);
             (
                 doc.render(),
-                request(415, "UnsupportedMediaType"),
+                Expected::error(GraphCode::UnsupportedMediaType),
                 format!("Content-Type {value:?}"),
             )
         }
@@ -904,7 +843,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             let desc = format!("Authorization {:?}", headers.authorization);
             (
                 doc.render(),
-                request(401, "InvalidAuthenticationToken"),
+                Expected::error(GraphCode::InvalidAuthenticationToken),
                 desc,
             )
         }
@@ -912,7 +851,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
             headers.path = PathKind::OtherUser;
             (
                 doc.render(),
-                request(403, "Authorization_RequestDenied"),
+                Expected::denied(),
                 "POST /users/{another user}/devices".into(),
             )
         }
@@ -1331,7 +1270,12 @@ impl<'p> Doc<'p> {
             } else {
                 pointer(&[&def.name])
             };
+            let first = profile.members_of(def).first().map(|m| m.name.clone());
             let members = self.complex_members(top, src)?;
+            if members.is_empty() {
+                // Every member is optional: give an empty one a member to send twice.
+                members.push((first?.into(), Node::Text(b"null".to_vec())));
+            }
             let i = src.below(members.len() as u64) as usize;
             let (name, node) = members.get(i).cloned()?;
             members.push((name.clone(), node));

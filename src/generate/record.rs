@@ -5,6 +5,8 @@ use serde::Serialize;
 use super::malformed::{
     Authorization, Defect, Expected, Layer, MalformedCase, PathKind, RequestHeaders,
 };
+use crate::answer::Answer;
+use crate::error::Rule;
 use crate::model::Binary;
 
 /// One generated request, as `gen` prints it and `corpus export` lists it.
@@ -59,16 +61,37 @@ pub enum AuthRecord {
 /// The expected answer of a record.
 #[derive(Clone, Debug, Serialize)]
 pub struct ExpectedRecord {
+    /// HTTP status (the reference server's answer).
+    pub status: u16,
+    /// Graph error code, or `Created` (the reference server's answer).
+    pub code: &'static str,
+    /// Every answer a conforming server may give, the one above first: where CONTRACT.md
+    /// leaves a choice (either 400 code, 403 or 404), each reading is listed.
+    pub accepted: Vec<AnswerRecord>,
+    /// The parser rule, for body defects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<Rule>,
+    /// The JSON pointer the rule is reported at, for property rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+}
+
+/// One accepted answer of a record.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct AnswerRecord {
     /// HTTP status.
     pub status: u16,
     /// Graph error code, or `Created`.
     pub code: &'static str,
-    /// The parser rule, for body defects.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
-    /// The JSON pointer the rule is reported at, for property rules.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pointer: Option<String>,
+}
+
+impl From<Answer> for AnswerRecord {
+    fn from(a: Answer) -> AnswerRecord {
+        AnswerRecord {
+            status: a.status,
+            code: a.code.map_or("Created", |c| c.as_str()),
+        }
+    }
 }
 
 impl Record {
@@ -137,9 +160,10 @@ impl Record {
                 PathKind::OtherUser => "other-user",
             },
             expected: ExpectedRecord {
-                status: expected.status,
-                code: expected.code,
-                rule: expected.rule.clone(),
+                status: expected.status(),
+                code: AnswerRecord::from(expected.primary()).code,
+                accepted: expected.answers.iter().map(|a| AnswerRecord::from(*a)).collect(),
+                rule: expected.rule,
                 pointer: expected.pointer.clone(),
             },
             description,

@@ -52,7 +52,7 @@ pub enum AppError {
 impl AppError {
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
-            AppError::Payload(e) => (StatusCode::BAD_REQUEST, e.code(), e.message()),
+            AppError::Payload(e) => (StatusCode::BAD_REQUEST, e.code().as_str(), e.message()),
             AppError::BadQuery(m) => (StatusCode::BAD_REQUEST, "BadRequest", m.clone()),
             AppError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
