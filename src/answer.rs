@@ -287,8 +287,8 @@ impl OpenPoints {
                         .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
                         .map_or(bytes.len(), |n| i + n);
                     let text = std::str::from_utf8(&bytes[i..end]).unwrap_or("");
-                    out.long_number |= end - i > LONG_NUMBER
-                        || text.parse::<f64>().is_ok_and(|v| v.is_infinite());
+                    out.long_number |=
+                        end - i > LONG_NUMBER || text.parse::<f64>().is_ok_and(|v| v.is_infinite());
                     i = end;
                 }
                 _ => i += 1,
@@ -437,7 +437,8 @@ mod tests {
         assert!(!denied.allows(403, None));
         assert_eq!(denied.statuses(), [403, 404]);
         assert_eq!(denied.codes_for(404), [GraphCode::ResourceNotFound]);
-        let created = Expected::created().or(Answer::error(GraphCode::MultipleObjectsWithSameKeyValue));
+        let created =
+            Expected::created().or(Answer::error(GraphCode::MultipleObjectsWithSameKeyValue));
         assert!(created.allows(201, None) && created.allows_created());
         assert!(created.allows(409, Some("Request_MultipleObjectsWithSameKeyValue")));
         assert_eq!(created.primary(), Answer::CREATED);

@@ -342,7 +342,10 @@ fn alternative_security_id_members() {
         ok(&asid(m, None));
     }
     ok(&with("alternativeSecurityIds", "[{}]"));
-    ok(&with("alternativeSecurityIds", r#"[{"@odata.type":"microsoft.graph.alternativeSecurityId"}]"#));
+    ok(&with(
+        "alternativeSecurityIds",
+        r#"[{"@odata.type":"microsoft.graph.alternativeSecurityId"}]"#,
+    ));
     // An absent member reads as absent, and null as null: both round-trip as sent.
     let absent = devices_harness::from_bytes(&with("alternativeSecurityIds", "[{}]")).unwrap();
     let again = devices_harness::from_bytes(&devices_harness::to_vec(&absent)).unwrap();

@@ -40,8 +40,19 @@ fn assert_clean(report: &Report) {
     assert_eq!(report.throttling.unanswered, 0, "{}", report.summary());
     assert!(report.passes(Level::Warning), "{}", report.summary());
     for o in &report.oracles {
-        assert!(o.counts.passed > 0, "{} checked nothing:\n{}", o.oracle, report.summary());
-        assert_eq!(o.counts.skipped, 0, "{} skipped:\n{}", o.oracle, report.summary());
+        assert!(
+            o.counts.passed > 0,
+            "{} checked nothing:\n{}",
+            o.oracle,
+            report.summary()
+        );
+        assert_eq!(
+            o.counts.skipped,
+            0,
+            "{} skipped:\n{}",
+            o.oracle,
+            report.summary()
+        );
     }
 }
 
@@ -62,7 +73,9 @@ async fn call(
         .unwrap();
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
+        .await
+        .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
     let code = json["error"]["code"].as_str().unwrap_or("").to_owned();
     (status, code, json)
@@ -86,16 +99,32 @@ async fn the_independent_implementation_takes_the_other_readings() {
     assert_eq!(status, 201, "the seed example is a valid device");
     // Duplicate members: BadRequest (the reference server says Request_BadRequest).
     let dup = valid.replacen('{', r#"{"displayName":"a","#, 1);
-    assert_eq!(call(&app, "POST", "/me/devices", token, &dup).await.1, "BadRequest");
+    assert_eq!(
+        call(&app, "POST", "/me/devices", token, &dup).await.1,
+        "BadRequest"
+    );
     // A lone surrogate: Request_BadRequest (the reference server says BadRequest).
-    let lone = seed_with("displayName", "\"x\"").replace(r#""displayName":"x""#, r#""displayName":"\ud800""#);
-    assert_eq!(call(&app, "POST", "/me/devices", token, &lone).await.1, "Request_BadRequest");
+    let lone = seed_with("displayName", "\"x\"")
+        .replace(r#""displayName":"x""#, r#""displayName":"\ud800""#);
+    assert_eq!(
+        call(&app, "POST", "/me/devices", token, &lone).await.1,
+        "Request_BadRequest"
+    );
     // A number too long to read: BadRequest.
-    let long = seed_with("deviceVersion", "1").replace(r#""deviceVersion":1"#, &format!(r#""deviceVersion":{}"#, "9".repeat(400)));
-    assert_eq!(call(&app, "POST", "/me/devices", token, &long).await.1, "BadRequest");
+    let long = seed_with("deviceVersion", "1").replace(
+        r#""deviceVersion":1"#,
+        &format!(r#""deviceVersion":{}"#, "9".repeat(400)),
+    );
+    assert_eq!(
+        call(&app, "POST", "/me/devices", token, &long).await.1,
+        "BadRequest"
+    );
     // A property rule: Request_BadRequest, like everyone.
     let bad = seed_with("deviceVersion", "1.5");
-    assert_eq!(call(&app, "POST", "/me/devices", token, &bad).await.1, "Request_BadRequest");
+    assert_eq!(
+        call(&app, "POST", "/me/devices", token, &bad).await.1,
+        "Request_BadRequest"
+    );
     // An upper-case client id comes back in lower case, and reads back in any case.
     let upper = "C3E3B22A-B22A-C3E3-2AB2-E3C32AB2E3C4";
     let with_id = seed_with("id", &format!("\"{upper}\""));
@@ -105,7 +134,8 @@ async fn the_independent_implementation_takes_the_other_readings() {
     let (status, _, _) = call(&app, "GET", &format!("/me/devices/{upper}"), token, "").await;
     assert_eq!(status, 200);
     // `{}` as an alternativeSecurityId: its members come back as null; annotations go.
-    let empty = seed_with("alternativeSecurityIds", "[{}]").replacen('{', r#"{"@harness.note":1,"#, 1);
+    let empty =
+        seed_with("alternativeSecurityIds", "[{}]").replacen('{', r#"{"@harness.note":1,"#, 1);
     let (status, _, body) = call(&app, "POST", "/me/devices", token, &empty).await;
     assert_eq!(status, 201);
     assert_eq!(
@@ -114,7 +144,11 @@ async fn the_independent_implementation_takes_the_other_readings() {
     );
     assert!(body.get("@harness.note").is_none());
     // DELETE on a /users path: 405, as the contract lists DELETE for /me alone.
-    let path = format!("/users/{}/devices/{}", accounts[0].id, upper.to_ascii_lowercase());
+    let path = format!(
+        "/users/{}/devices/{}",
+        accounts[0].id,
+        upper.to_ascii_lowercase()
+    );
     assert_eq!(call(&app, "DELETE", &path, token, "").await.0, 405);
 }
 
@@ -143,9 +177,12 @@ async fn check_finds_nothing_on_the_independent_implementation_when_it_throttles
         quick: true,
         ..config(400)
     };
-    let report = check::run(&target(Transport::http(&url, 8).unwrap(), &accounts), &config)
-        .await
-        .unwrap();
+    let report = check::run(
+        &target(Transport::http(&url, 8).unwrap(), &accounts),
+        &config,
+    )
+    .await
+    .unwrap();
     assert!(
         report.throttling.retried > 0 && report.statuses.get("429").copied().unwrap_or(0) > 0,
         "the target never throttled, so this proves nothing:\n{}",
@@ -207,7 +244,11 @@ async fn a_target_that_never_stops_throttling_is_reported_once_and_its_checks_sk
     assert_eq!(acceptance.counts.passed, 0, "{summary}");
     assert!(acceptance.counts.skipped > 0, "{summary}");
     assert!(!report.passes(Level::Error));
-    assert!(report.junit().contains("<skipped message=\"throttled"), "{}", report.junit());
+    assert!(
+        report.junit().contains("<skipped message=\"throttled"),
+        "{}",
+        report.junit()
+    );
 }
 
 #[tokio::test]
@@ -231,4 +272,43 @@ async fn a_client_side_rate_keeps_under_a_quota() {
     assert_clean(&report);
     let per_second = report.requests as f64 / started.elapsed().as_secs_f64();
     assert!(per_second <= 31.0, "{per_second} requests/s");
+}
+
+/// `run` (check, fuzz over HTTP, load with its read-back) against the independent
+/// implementation over a real socket: unthrottled, and throttled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_finds_nothing_on_the_independent_implementation_throttled_or_not() {
+    for rate_limit in [None, Some(400)] {
+        let accounts = independent::accounts();
+        let url = independent::serve(independent::app(&accounts, rate_limit)).await;
+        let out = std::env::temp_dir().join(format!(
+            "dh-trusted-run-{}-{}",
+            std::process::id(),
+            rate_limit.unwrap_or(0)
+        ));
+        let config = devices_harness::run::RunConfig {
+            target: Some((
+                url,
+                Credentials::new(&accounts[0].token, &accounts[0].id),
+                Some(Credentials::new(&accounts[1].token, &accounts[1].id)),
+            )),
+            profile: devices_harness::Profile::seed().clone(),
+            seed: 3,
+            budget: Duration::from_secs(10),
+            concurrency: 8,
+            users: 4,
+            thresholds: vec!["error-rate<1%".to_owned(), "p99<2s".to_owned()],
+            out: out.clone(),
+            progress: false,
+            throttle: Throttle::default(),
+        };
+        let report = devices_harness::run::run(&config).await.unwrap();
+        let phases = devices_harness::run::phase_table(&report);
+        assert_clean(&report.check);
+        assert!(report.passed, "rate limit {rate_limit:?}:\n{phases}");
+        if rate_limit.is_some() {
+            assert!(report.check.throttling.retried > 0, "{phases}");
+        }
+        let _ = std::fs::remove_dir_all(out);
+    }
 }

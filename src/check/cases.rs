@@ -244,7 +244,10 @@ fn client_id(profile: &Profile, bytes: &[u8]) -> bool {
     let key = &profile.properties()[profile.key()].name;
     serde_json::from_slice::<serde_json::Value>(bytes)
         .ok()
-        .and_then(|v| v.get(key.as_str()).and_then(|id| id.as_str().map(str::to_owned)))
+        .and_then(|v| {
+            v.get(key.as_str())
+                .and_then(|id| id.as_str().map(str::to_owned))
+        })
         .is_some_and(|id| Guid::parse(&id).is_ok())
 }
 

@@ -290,7 +290,9 @@ async fn fuzz_phase(ctx: &Ctx, classes: &[Defect], budget: Duration) -> u64 {
                 vec![Violation::new(
                     Oracle::Liveness,
                     "unresponsive-after-fuzz-burst",
-                    format!("an answer (not a 5xx) to a valid create within {prompt:?} after a fuzz burst"),
+                    format!(
+                        "an answer (not a 5xx) to a valid create within {prompt:?} after a fuzz burst"
+                    ),
                     seen,
                 )],
             ),
@@ -560,7 +562,10 @@ impl Ctx {
         for check in checks {
             let level = check.oracle.level(&self.config.profile);
             if let Some(why) = &check.skipped {
-                let c = r.counts.entry((check.oracle, check.endpoint.clone())).or_default();
+                let c = r
+                    .counts
+                    .entry((check.oracle, check.endpoint.clone()))
+                    .or_default();
                 c.skipped += 1;
                 if c.skip_reason.is_none() {
                     c.skip_reason = Some(why.clone());
@@ -796,7 +801,12 @@ pub(crate) async fn exchange(
 ) -> Option<Response> {
     match ctx.send(req.clone()).await {
         Err(TransportError::Throttled(_)) => {
-            checks.push(Check::skipped(Oracle::ServerErrors, endpoint, req, THROTTLED));
+            checks.push(Check::skipped(
+                Oracle::ServerErrors,
+                endpoint,
+                req,
+                THROTTLED,
+            ));
             None
         }
         Err(e) => {

@@ -110,14 +110,18 @@ impl fmt::Display for Oracle {
 pub fn contract_section(oracle: Oracle, rule: &str) -> &'static str {
     let rule = rule.strip_prefix("read-back/").unwrap_or(rule);
     match oracle {
-        Oracle::Acceptance => "section 3 (properties and value rules): a valid device is created, 201",
+        Oracle::Acceptance => {
+            "section 3 (properties and value rules): a valid device is created, 201"
+        }
         Oracle::RoundTrip => match rule {
             "location" => "section 4 (201 Created): a Location header that a GET answers",
             "id" | "client-id" | "id-unique" => {
                 "section 3 (the id row): a GUID, the client's own when given (compared without regard to case), new for each create"
             }
             "odata-type" => "section 4 (201 Created): \"@odata.type\": \"#microsoft.graph.device\"",
-            _ => "section 4 (201 Created): every property comes back with the same JSON value; a later GET returns the same",
+            _ => {
+                "section 4 (201 Created): every property comes back with the same JSON value; a later GET returns the same"
+            }
         },
         Oracle::Rejection if rule == "secret-echoed" => {
             "section 4 (errors): messages never echo secrets"
@@ -125,9 +129,15 @@ pub fn contract_section(oracle: Oracle, rule: &str) -> &'static str {
         Oracle::Rejection => {
             "sections 3 and 4 (error table): the status and Graph code of the rule broken; either 400 code where the contract leaves it open"
         }
-        Oracle::ServerErrors => "section 4: no input may produce a 5xx, a dropped connection, a hang or a crash",
-        Oracle::Authentication => "section 2: 401 InvalidAuthenticationToken with WWW-Authenticate: Bearer",
-        Oracle::Authorization => "section 2: another user's path is 403 (or 404), and nothing is created or revealed",
+        Oracle::ServerErrors => {
+            "section 4: no input may produce a 5xx, a dropped connection, a hang or a crash"
+        }
+        Oracle::Authentication => {
+            "section 2: 401 InvalidAuthenticationToken with WWW-Authenticate: Bearer"
+        }
+        Oracle::Authorization => {
+            "section 2: another user's path is 403 (or 404), and nothing is created or revealed"
+        }
         Oracle::Persistence => match rule {
             "one-winner" | "error-code" | "status" | "error-body" => {
                 "section 3 (the id row): a client id already taken is 409"
@@ -139,7 +149,9 @@ pub fn contract_section(oracle: Oracle, rule: &str) -> &'static str {
                 "section 4: request-id (a GUID) on every response; client-request-id echoed"
             }
             "allow" => "section 1: other methods on these paths, 405 with Allow",
-            _ => "sections 1 and 3: 405 for other methods, 404 for unknown paths, 415 for content types",
+            _ => {
+                "sections 1 and 3: 405 for other methods, 404 for unknown paths, 415 for content types"
+            }
         },
         Oracle::Liveness => "section 4: no input, however hostile, may produce a hang or a crash",
     }
@@ -242,7 +254,12 @@ pub fn graph_error(body: &[u8]) -> Option<(String, String)> {
 /// Judges one answer against every answer the contract allows (`expected`): the status
 /// is one of them; an error answer is a Graph error with one of the codes allowed at that
 /// status (and a 401 carries `WWW-Authenticate: Bearer`); no error body echoes a secret.
-pub fn judge(oracle: Oracle, r: &Response, expected: &Expected, secrets: &[&str]) -> Vec<Violation> {
+pub fn judge(
+    oracle: Oracle,
+    r: &Response,
+    expected: &Expected,
+    secrets: &[&str],
+) -> Vec<Violation> {
     let mut out = Vec::new();
     if !expected.allows_status(r.status) {
         let rule = if expected.allows_created() {
@@ -412,12 +429,14 @@ pub fn same_device(
             "no id, or not a GUID",
         )),
         // A GUID is a value: the client's id may come back in lower case.
-        (Some(id), Some(sent)) if !id.as_str().eq_ignore_ascii_case(sent) => out.push(Violation::new(
-            Oracle::RoundTrip,
-            "client-id",
-            format!("the client's id {sent}"),
-            id.as_str().to_owned(),
-        )),
+        (Some(id), Some(sent)) if !id.as_str().eq_ignore_ascii_case(sent) => {
+            out.push(Violation::new(
+                Oracle::RoundTrip,
+                "client-id",
+                format!("the client's id {sent}"),
+                id.as_str().to_owned(),
+            ))
+        }
         _ => {}
     }
     let exact = profile.policies().offset_preservation == OffsetPreservation::Exact;
@@ -519,13 +538,19 @@ mod tests {
         assert_eq!(rules(&response(201, "{}"), &bad), ["accepted"]);
         assert_eq!(rules(&response(404, "{}"), &bad), ["status"]);
         assert_eq!(rules(&response(400, "oops"), &bad), ["error-body"]);
-        assert_eq!(rules(&response(400, "{}"), &Expected::created()), ["status-400"]);
+        assert_eq!(
+            rules(&response(400, "{}"), &Expected::created()),
+            ["status-400"]
+        );
         let leak = response(
             400,
             r#"{"error":{"code":"BadRequest","message":"bad token secret-token-1"}}"#,
         );
         assert_eq!(rules(&leak, &bad), ["secret-echoed"]);
-        let unauthorized = response(401, r#"{"error":{"code":"InvalidAuthenticationToken","message":"m"}}"#);
+        let unauthorized = response(
+            401,
+            r#"{"error":{"code":"InvalidAuthenticationToken","message":"m"}}"#,
+        );
         let e = Expected::error(GraphCode::InvalidAuthenticationToken);
         assert_eq!(rules(&unauthorized, &e), ["www-authenticate"]);
     }

@@ -14,8 +14,8 @@ use super::{
     exchange, throttled,
 };
 use crate::answer::{self, Answer, Expected};
-use crate::error::GraphCode;
 use crate::contract::{Base, ClientId, Edm, Level, MAX_BODY_BYTES};
+use crate::error::GraphCode;
 use crate::generate::malformed::{Defect, malformed};
 use crate::generate::{Rng, valid};
 use crate::model::{Device, Guid, Value};
@@ -489,11 +489,12 @@ async fn authorization(ctx: &Ctx) {
         ),
     ];
     for (endpoint, req) in attempts {
-        let judge_it: &dyn Fn(&Response) -> Vec<Violation> = if endpoint.starts_with("DELETE /users") {
-            &denied_delete
-        } else {
-            &denied
-        };
+        let judge_it: &dyn Fn(&Response) -> Vec<Violation> =
+            if endpoint.starts_with("DELETE /users") {
+                &denied_delete
+            } else {
+                &denied
+            };
         probe(
             ctx,
             "another user's resources",
@@ -526,7 +527,11 @@ async fn authorization(ctx: &Ctx) {
         }
         (Err(Some(v)), _) | (_, Err(Some(v))) => vec![v],
         (Err(None), _) | (_, Err(None)) => {
-            ctx.skip(Oracle::Authorization, "other user's list unchanged", THROTTLED);
+            ctx.skip(
+                Oracle::Authorization,
+                "other user's list unchanged",
+                THROTTLED,
+            );
             return;
         }
     };

@@ -176,7 +176,11 @@ mod tests {
         for _ in 0..11 {
             p.wait().await;
         }
-        assert!(start.elapsed() >= Duration::from_millis(100), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(100),
+            "{:?}",
+            start.elapsed()
+        );
         assert!(Pacer::new(0.0).is_none() && Pacer::new(f64::NAN).is_none());
     }
 }

@@ -18,6 +18,9 @@ pub struct CheckArgs {
     /// Target and users.
     #[command(flatten)]
     pub target: super::TargetArgs,
+    /// 429s and the client-side rate.
+    #[command(flatten)]
+    pub throttle: super::ThrottleArgs,
     /// `seed` (built in) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
@@ -89,6 +92,7 @@ impl CheckArgs {
             quick: self.quick,
             fuzz_time: self.fuzz_time,
             progress: std::io::stderr().is_terminal(),
+            throttle: self.throttle.throttle()?,
             ..check::Config::default()
         })
     }

@@ -101,6 +101,40 @@ pub struct TargetArgs {
     pub other_user_id: Option<String>,
 }
 
+/// How a run treats 429s (CONTRACT.md: a tester waits `Retry-After` out and sends the
+/// same request again), and a client-side rate.
+#[derive(Debug, clap::Args)]
+pub struct ThrottleArgs {
+    /// Send at most this many requests per second (a client-side rate, to stay under a
+    /// known quota); unpaced without it.
+    #[arg(long, value_name = "REQ_PER_S")]
+    pub rate: Option<f64>,
+    /// How many times a 429 is waited out (`Retry-After` in seconds or as an HTTP date;
+    /// back-off from 250 ms without one) before the request counts as unanswered.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub retries_429: u32,
+    /// The longest single wait for a 429, whatever `Retry-After` says.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub max_retry_wait: std::time::Duration,
+}
+
+impl ThrottleArgs {
+    /// The policy.
+    pub fn throttle(&self) -> anyhow::Result<crate::check::Throttle> {
+        if let Some(rate) = self.rate
+            && !(rate.is_finite() && rate > 0.0)
+        {
+            anyhow::bail!("--rate must be a positive number of requests per second");
+        }
+        Ok(crate::check::Throttle {
+            rate: self.rate,
+            retries: self.retries_429,
+            max_wait: self.max_retry_wait,
+            ..crate::check::Throttle::default()
+        })
+    }
+}
+
 impl TargetArgs {
     /// The target URL and its users; `None` for the embedded reference server.
     pub fn target(

@@ -15,6 +15,9 @@ pub struct RunArgs {
     /// Target and users.
     #[command(flatten)]
     pub target: super::TargetArgs,
+    /// 429s and the client-side rate (the check and fuzz phases, and the read-back).
+    #[command(flatten)]
+    pub throttle: super::ThrottleArgs,
     /// `seed` (built in) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
@@ -58,6 +61,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         thresholds: args.threshold.clone(),
         out: args.out.clone(),
         progress: std::io::stderr().is_terminal(),
+        throttle: args.throttle.throttle()?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -11,10 +11,10 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::{Source, valid};
+pub use crate::answer::Expected;
 use crate::contract::{
     Base, ClientId, Edm, MAX_BODY_BYTES, MAX_DEPTH, Profile, PropertyDef, UnknownProperties,
 };
-pub use crate::answer::Expected;
 use crate::error::{GraphCode, Rule};
 use crate::model::{BinaryRule, DateTimeRule, Device, Value};
 use crate::ser::{write_str, write_value};
@@ -496,7 +496,11 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
         }
         Defect::DuplicateMemberNested => {
             let (ptr, desc) = doc.duplicate_nested(src)?;
-            (doc.render(), body_rule(Rule::DuplicateMember, Some(ptr)), desc)
+            (
+                doc.render(),
+                body_rule(Rule::DuplicateMember, Some(ptr)),
+                desc,
+            )
         }
         Defect::UnknownProperty => {
             if profile.policies().unknown_properties == UnknownProperties::Accept {
@@ -671,10 +675,7 @@ fn break_doc(mut doc: Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<
                     &["13.0", "1.5", "-0.0", "2147483647.1"][..],
                     Rule::Int32NotInteger,
                 ),
-                _ => (
-                    &["1e1", "1E0", "10e-1", "-2e+3"][..],
-                    Rule::Int32NotInteger,
-                ),
+                _ => (&["1e1", "1E0", "10e-1", "-2e+3"][..], Rule::Int32NotInteger),
             };
             let form = pick(src, forms);
             let site = doc.pick_site(src, |d| {

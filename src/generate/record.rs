@@ -162,7 +162,11 @@ impl Record {
             expected: ExpectedRecord {
                 status: expected.status(),
                 code: AnswerRecord::from(expected.primary()).code,
-                accepted: expected.answers.iter().map(|a| AnswerRecord::from(*a)).collect(),
+                accepted: expected
+                    .answers
+                    .iter()
+                    .map(|a| AnswerRecord::from(*a))
+                    .collect(),
                 rule: expected.rule,
                 pointer: expected.pointer.clone(),
             },

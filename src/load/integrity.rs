@@ -147,7 +147,12 @@ async fn read_one(transport: &Transport, shared: &Shared, c: Created) -> Verdict
     };
     let req = Request::new(Method::GET, c.read_path.clone())
         .header("authorization", &format!("Bearer {}", creds.token));
-    let r = match transport.send(req, Duration::from_secs(10)).await {
+    // A 429 is waited out and the read sent again; still throttled, it is unanswered
+    // (never a lost write).
+    let throttle = crate::check::Throttle::default();
+    let sent =
+        crate::check::throttle::send(transport, &req, Duration::from_secs(10), &throttle, None);
+    let r = match sent.await.result {
         Ok(r) => r,
         Err(e) => return Verdict::Unanswered(format!("GET {}: {e}", c.read_path)),
     };

@@ -50,6 +50,8 @@ pub struct RunConfig {
     pub out: PathBuf,
     /// Progress bars on stderr.
     pub progress: bool,
+    /// How 429s are waited out, and the client-side rate of the check and fuzz phases.
+    pub throttle: check::Throttle,
 }
 
 /// One phase's line.
@@ -154,6 +156,7 @@ async fn phases(
         case_time: Some(share(0.3)),
         fuzz_time: Some(share(0.3)),
         progress: config.progress,
+        throttle: config.throttle.clone(),
         ..check::Config::default()
     };
     let check = check::run(&target, &check_config).await?;

@@ -181,8 +181,10 @@ async fn handle(State(svc): State<Arc<Svc>>, req: Request) -> Response {
             "InvalidAuthenticationToken",
             "Access token is empty or invalid.",
         );
-        r.headers_mut()
-            .insert("www-authenticate", "Bearer realm=\"independent\"".parse().unwrap());
+        r.headers_mut().insert(
+            "www-authenticate",
+            "Bearer realm=\"independent\"".parse().unwrap(),
+        );
         return r;
     };
     if svc.over_rate(&me.id) {
@@ -193,7 +195,8 @@ async fn handle(State(svc): State<Arc<Svc>>, req: Request) -> Response {
         } else {
             httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2))
         };
-        r.headers_mut().insert("retry-after", retry.parse().unwrap());
+        r.headers_mut()
+            .insert("retry-after", retry.parse().unwrap());
         return r;
     }
     let host = req
@@ -243,7 +246,10 @@ async fn handle(State(svc): State<Arc<Svc>>, req: Request) -> Response {
         ("DELETE", Some(id)) => {
             let mut store = svc.store.lock().unwrap();
             let devices = store.entry(me.id.clone()).or_default();
-            match devices.iter().position(|(d, _)| d.eq_ignore_ascii_case(&id)) {
+            match devices
+                .iter()
+                .position(|(d, _)| d.eq_ignore_ascii_case(&id))
+            {
                 Some(i) => {
                     devices.remove(i);
                     let mut r = json(&ctx, 204, String::new());
@@ -279,7 +285,12 @@ fn list(svc: &Svc, ctx: &Ctx, me: &Account, host: &str, prefix: &str, query: &st
     }
     let store = svc.store.lock().unwrap();
     let all = store.get(&me.id).map(Vec::as_slice).unwrap_or_default();
-    let page: Vec<&str> = all.iter().skip(skip).take(top).map(|(_, t)| t.as_str()).collect();
+    let page: Vec<&str> = all
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|(_, t)| t.as_str())
+        .collect();
     let mut body = format!("{{\"value\":[{}]", page.join(","));
     if skip + top < all.len() {
         body.push_str(&format!(
@@ -318,17 +329,31 @@ async fn create(
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > LIMIT as u64) {
+    // Never more than the limit kept; past it, the rest drained (up to a bound) so that
+    // the client can read the 413.
+    let mut body = req.into_body().into_data_stream();
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut body).await {
+        seen += chunk.len();
+        if seen > 4 * LIMIT {
+            break;
+        }
+        if seen <= LIMIT && declared.is_none_or(|n| n <= LIMIT as u64) {
+            bytes.extend_from_slice(&chunk);
+        }
+    }
+    if seen > LIMIT || declared.is_some_and(|n| n > LIMIT as u64) {
         return error(ctx, 413, "RequestEntityTooLarge", "Body over 4 MiB.");
     }
-    let Ok(bytes) = axum::body::to_bytes(req.into_body(), LIMIT).await else {
-        return error(ctx, 413, "RequestEntityTooLarge", "Body over 4 MiB.");
-    };
     let fields = match read_device(&bytes) {
         Ok(f) => f,
         Err((code, message)) => return error(ctx, 400, code, &message),
     };
-    let client_id = fields.iter().find(|(n, _)| n == "id").map(|(_, v)| v.clone());
+    let client_id = fields
+        .iter()
+        .find(|(n, _)| n == "id")
+        .map(|(_, v)| v.clone());
     let id = match client_id {
         Some(raw) => {
             let text: String = serde_json::from_str(&raw).unwrap_or_default();
@@ -364,7 +389,8 @@ async fn create(
     }
     let mut r = json(ctx, 201, text);
     let location = format!("http://{host}{prefix}/{id}");
-    r.headers_mut().insert("location", location.parse().unwrap());
+    r.headers_mut()
+        .insert("location", location.parse().unwrap());
     r
 }
 
@@ -378,7 +404,10 @@ fn json_media_type(value: &str) -> bool {
     }
     parts.all(|p| match p.split_once('=') {
         Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
-            matches!(v.trim().trim_matches('"').to_ascii_lowercase().as_str(), "utf-8" | "utf8")
+            matches!(
+                v.trim().trim_matches('"').to_ascii_lowercase().as_str(),
+                "utf-8" | "utf8"
+            )
         }
         _ => true,
     })
@@ -512,7 +541,10 @@ fn without_surrogates(bytes: &[u8]) -> Vec<u8> {
 type Reject = (&'static str, String);
 
 fn unreadable(why: impl std::fmt::Display) -> Reject {
-    ("BadRequest", format!("The request body is not readable JSON: {why}"))
+    (
+        "BadRequest",
+        format!("The request body is not readable JSON: {why}"),
+    )
 }
 
 fn invalid(property: &str, why: &str) -> Reject {
@@ -727,7 +759,9 @@ fn security_id(name: &str, item: &J) -> Result<String, Reject> {
         slots[slot] = Some(raw.clone());
     }
     let [t, p, k] = slots.map(|s| s.unwrap_or_else(|| "null".to_owned()));
-    Ok(format!("{{\"type\":{t},\"identityProvider\":{p},\"key\":{k}}}"))
+    Ok(format!(
+        "{{\"type\":{t},\"identityProvider\":{p},\"key\":{k}}}"
+    ))
 }
 
 fn int32(text: &str) -> bool {
@@ -756,14 +790,27 @@ fn date_time(s: &str) -> bool {
     let b = s.as_bytes();
     let num = |from: usize, len: usize| -> Option<u32> {
         let part = s.get(from..from + len)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return false;
     }
-    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) =
-        (num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2))
-    else {
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (
+        num(0, 4),
+        num(5, 2),
+        num(8, 2),
+        num(11, 2),
+        num(14, 2),
+        num(17, 2),
+    ) else {
         return false;
     };
     let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
@@ -793,8 +840,16 @@ fn date_time(s: &str) -> bool {
         return false;
     }
     let (Some(oh), Some(om)) = (
-        rest.get(1..3).and_then(|p| p.parse::<u32>().ok().filter(|_| p.bytes().all(|c| c.is_ascii_digit()))),
-        rest.get(4..6).and_then(|p| p.parse::<u32>().ok().filter(|_| p.bytes().all(|c| c.is_ascii_digit()))),
+        rest.get(1..3).and_then(|p| {
+            p.parse::<u32>()
+                .ok()
+                .filter(|_| p.bytes().all(|c| c.is_ascii_digit()))
+        }),
+        rest.get(4..6).and_then(|p| {
+            p.parse::<u32>()
+                .ok()
+                .filter(|_| p.bytes().all(|c| c.is_ascii_digit()))
+        }),
     ) else {
         return false;
     };
@@ -806,8 +861,12 @@ fn date_time(s: &str) -> bool {
 fn base64(s: &str) -> bool {
     let body = s.trim_end_matches('=');
     let pad = s.len() - body.len();
-    let std = body.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/');
-    let url = body.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+    let std = body
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/');
+    let url = body
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
     if !(std || url) || body.len() % 4 == 1 {
         return false;
     }
