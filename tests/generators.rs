@@ -466,7 +466,7 @@ mod strategies {
             match case.defect.layer() {
                 Layer::Body => {
                     let rule = verdict.err().map(|e| e.kind.rule());
-                    prop_assert_eq!(rule, case.expected.rule.clone(), "{}", case.description);
+                    prop_assert_eq!(rule, case.expected.rule, "{}", case.description);
                 }
                 _ => prop_assert!(verdict.is_ok()),
             }

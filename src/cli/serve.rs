@@ -69,6 +69,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         let _ = writeln!(out, "{line}").and_then(|()| out.flush());
     };
     runtime.block_on(async move {
+        // Listen for SIGTERM before saying "listening": a supervisor (or a test) that
+        // stops the server as soon as it is up must get the clean shutdown.
+        let shutdown = shutdown_signal();
         let running = server::start(config).await?;
         say(format!(
             "devices-harness serve: listening on {} ({storage})",
@@ -88,32 +91,27 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
                 running.url()
             ));
         }
-        shutdown_signal().await;
+        shutdown.await;
         say("devices-harness serve: shutting down".into());
         running.shutdown().await;
         anyhow::Ok(0)
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// A future that ends on Ctrl-C or SIGTERM; both handlers are installed when it is made.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
         let _ = ctrl_c.await;
     }
 }
