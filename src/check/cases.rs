@@ -141,27 +141,31 @@ impl<S: Source> Source for Tape<S> {
     }
 }
 
-/// The case `id` names (`None` when its class does not apply to the profile).
-pub fn generate(profile: &Profile, id: CaseId, classes: &[Defect]) -> Option<Case> {
+/// The case `id` names (`None` when its class does not apply to the profile), its client
+/// id (if any) salted with `salt` (see [`Guid::salted`]).
+pub fn generate(profile: &Profile, id: CaseId, classes: &[Defect], salt: u128) -> Option<Case> {
     let kind = CaseKind::of(id.index, classes);
     let mut tape = Tape {
         inner: id.rng(),
         choices: Vec::new(),
     };
-    let mut case = build(profile, kind, &mut tape)?;
+    let mut case = build(profile, kind, &mut tape, salt)?;
     case.choices = tape.choices;
     Some(case)
 }
 
 /// The case of `kind` built from `choices` (what the shrinker tries).
-pub fn replay(profile: &Profile, kind: CaseKind, choices: &[u64]) -> Option<Case> {
-    let mut case = build(profile, kind, &mut Replay::new(choices))?;
+pub fn replay(profile: &Profile, kind: CaseKind, choices: &[u64], salt: u128) -> Option<Case> {
+    let mut case = build(profile, kind, &mut Replay::new(choices), salt)?;
     case.choices = choices.to_vec();
     Some(case)
 }
 
-fn build(profile: &Profile, kind: CaseKind, src: &mut impl Source) -> Option<Case> {
-    let device = valid::device(profile, src);
+fn build(profile: &Profile, kind: CaseKind, src: &mut impl Source, salt: u128) -> Option<Case> {
+    let mut device = valid::device(profile, src);
+    if let Some(id) = device.id(profile).map(|g| g.salted(salt)) {
+        device.set_id(profile, id);
+    }
     match kind {
         CaseKind::Valid => {
             let bytes = render::render(profile, &device, src);
@@ -293,16 +297,16 @@ mod tests {
         let classes = classes();
         for index in 0..200 {
             let id = CaseId { seed: 7, index };
-            let a = generate(profile, id, &classes).unwrap();
-            let b = generate(profile, id, &classes).unwrap();
+            let a = generate(profile, id, &classes, 0).unwrap();
+            let b = generate(profile, id, &classes, 0).unwrap();
             assert_eq!(a.bytes, b.bytes);
-            let again = replay(profile, a.kind, &a.choices).unwrap();
+            let again = replay(profile, a.kind, &a.choices, 0).unwrap();
             assert_eq!(again.bytes, a.bytes, "case {id}");
             assert_eq!(again.headers, a.headers);
             assert_eq!(id.to_string().parse::<CaseId>(), Ok(id));
         }
-        let other = generate(profile, CaseId { seed: 8, index: 0 }, &classes).unwrap();
-        let first = generate(profile, CaseId { seed: 7, index: 0 }, &classes).unwrap();
+        let other = generate(profile, CaseId { seed: 8, index: 0 }, &classes, 0).unwrap();
+        let first = generate(profile, CaseId { seed: 7, index: 0 }, &classes, 0).unwrap();
         assert_ne!(other.bytes, first.bytes);
     }
 

@@ -240,7 +240,7 @@ async fn run_cases(
         .map(|id| {
             let sent = &sent;
             async move {
-                match cases::generate(&ctx.config.profile, id, classes) {
+                match cases::generate(&ctx.config.profile, id, classes, ctx.salt) {
                     Some(case) => {
                         let checks = run_case(ctx, &case, id).await;
                         ctx.record_all(checks, Example::case(id, &case));
@@ -391,6 +391,9 @@ pub(crate) struct Ctx {
     failures_in_a_row: AtomicU32,
     dead: AtomicBool,
     pacer: Option<throttle::Pacer>,
+    /// Salts every client id this run sends, so that ids an earlier run of the same seed
+    /// took are never sent again (a 409 then would be a false finding).
+    pub(crate) salt: u128,
     /// 429s waited out, and requests still throttled after every retry.
     retried: AtomicU64,
     unanswered: AtomicU64,
@@ -419,6 +422,7 @@ impl Ctx {
             failures_in_a_row: AtomicU32::new(0),
             dead: AtomicBool::new(false),
             pacer,
+            salt: run_salt(),
             retried: AtomicU64::new(0),
             unanswered: AtomicU64::new(0),
             throttled_in_a_row: AtomicU32::new(0),
@@ -634,7 +638,8 @@ impl Ctx {
                     if self.dead() {
                         return false;
                     }
-                    let Some(case) = cases::replay(&self.config.profile, *kind, &c) else {
+                    let Some(case) = cases::replay(&self.config.profile, *kind, &c, self.salt)
+                    else {
                         return false;
                     };
                     let checks = run_case(self, &case, *id).await;
@@ -695,6 +700,15 @@ impl Ctx {
             cases_elapsed,
         )
     }
+}
+
+/// A salt new in every run: the clock and the process id, mixed.
+fn run_salt() -> u128 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut rng = crate::generate::Rng::new(nanos as u64 ^ u64::from(std::process::id()));
+    (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())
 }
 
 /// Findings of the same rule, endpoint and input class are one finding.

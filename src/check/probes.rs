@@ -700,7 +700,7 @@ async fn duplicate_ids(ctx: &Ctx, rng: &mut Rng) {
         )
     };
     // In turn.
-    let id = rng.guid();
+    let id = rng.guid().salted(ctx.salt);
     let bodies: Vec<Vec<u8>> = (0..2)
         .map(|_| valid_body(ctx, rng.next_u64(), Some(&id)).1)
         .collect();
@@ -710,7 +710,7 @@ async fn duplicate_ids(ctx: &Ctx, rng: &mut Rng) {
     }
     judge_race(ctx, answers, policy, "sequential", &conflict);
     // Raced.
-    let id = rng.guid();
+    let id = rng.guid().salted(ctx.salt);
     let bodies: Vec<Vec<u8>> = (0..8)
         .map(|_| valid_body(ctx, rng.next_u64(), Some(&id)).1)
         .collect();
