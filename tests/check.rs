@@ -32,6 +32,7 @@ fn target(transport: Transport, users: &[User], second: bool) -> Target {
         user: Credentials::new(&users[0].token, &users[0].id),
         other: second.then(|| Credentials::new(&users[1].token, &users[1].id)),
         embedded: false,
+        spawned: None,
     }
 }
 

@@ -22,6 +22,7 @@ fn target(transport: Transport, accounts: &[Account]) -> Target {
         user: Credentials::new(&accounts[0].token, &accounts[0].id),
         other: Some(Credentials::new(&accounts[1].token, &accounts[1].id)),
         embedded: false,
+        spawned: None,
     }
 }
 
@@ -37,6 +38,8 @@ fn config(cases: u64) -> Config {
 
 fn assert_clean(report: &Report) {
     assert!(report.findings.is_empty(), "{}", report.summary());
+    assert!(report.causes.is_empty(), "{}", report.summary());
+    assert_eq!(report.ended_early, None, "{}", report.summary());
     assert_eq!(report.throttling.unanswered, 0, "{}", report.summary());
     assert!(report.passes(Level::Warning), "{}", report.summary());
     for o in &report.oracles {
@@ -301,6 +304,9 @@ async fn run_finds_nothing_on_the_independent_implementation_throttled_or_not() 
             out: out.clone(),
             progress: false,
             throttle: Throttle::default(),
+            spawn: None,
+            spawn_wait: Duration::from_secs(30),
+            max_restarts: 20,
         };
         let report = devices_harness::run::run(&config).await.unwrap();
         let phases = devices_harness::run::phase_table(&report);

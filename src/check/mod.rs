@@ -22,6 +22,7 @@
 //!     user: Credentials::new(&users[0].token, &users[0].id),
 //!     other: Some(Credentials::new(&users[1].token, &users[1].id)),
 //!     embedded: false,
+//!     spawned: None,
 //! };
 //! let report = check::run(&target, &Config::default()).await?;
 //! assert_eq!(report.errors(), 0, "{}", report.summary());
@@ -37,12 +38,15 @@ use futures_util::StreamExt;
 use http::Method;
 
 mod cases;
+pub mod causes;
 pub(crate) mod oracles;
 mod probes;
 mod report;
 pub mod shrink;
+pub mod spawn;
 pub mod throttle;
 pub(crate) mod transport;
+mod watch;
 
 pub use cases::{Case, CaseId, CaseKind, FUZZ_BASE};
 pub use oracles::{Oracle, Violation};
@@ -87,6 +91,8 @@ pub struct Config {
     pub fuzz_time: Option<Duration>,
     /// How 429s are waited out, and the client-side rate.
     pub throttle: Throttle,
+    /// How many times a spawned target may be restarted after crashes.
+    pub max_restarts: u32,
 }
 
 impl Default for Config {
@@ -105,6 +111,7 @@ impl Default for Config {
             case_time: None,
             fuzz_time: None,
             throttle: Throttle::default(),
+            max_restarts: 20,
         }
     }
 }
@@ -147,6 +154,9 @@ pub struct Target {
     /// Whether this is the embedded reference server (reports then say so, and replay
     /// lines need no `--target`).
     pub embedded: bool,
+    /// The target process, when the harness started it (`--spawn`): then a crash is
+    /// seen, attributed and followed by a restart.
+    pub spawned: Option<std::sync::Arc<spawn::Spawned>>,
 }
 
 impl Target {
@@ -163,6 +173,7 @@ impl Target {
             user: cred(0).ok_or_else(|| anyhow::anyhow!("the embedded server has no demo user"))?,
             other: cred(1),
             embedded: true,
+            spawned: None,
         })
     }
 }
@@ -391,6 +402,7 @@ pub(crate) struct Ctx {
     failures_in_a_row: AtomicU32,
     dead: AtomicBool,
     pacer: Option<throttle::Pacer>,
+    watch: watch::Watch,
     /// Salts every client id this run sends, so that ids an earlier run of the same seed
     /// took are never sent again (a 409 then would be a false finding).
     pub(crate) salt: u128,
@@ -412,6 +424,12 @@ pub(crate) const THROTTLED: &str = "throttled: still 429 after every retry";
 impl Ctx {
     fn new(target: Target, config: Config) -> Ctx {
         let pacer = config.throttle.rate.and_then(throttle::Pacer::new);
+        let watch = watch::Watch::new(
+            target.transport.clone(),
+            target.spawned.clone(),
+            config.concurrency,
+            config.max_restarts,
+        );
         Ctx {
             reading: oracles::reading_profile(&config.profile),
             target,
@@ -422,6 +440,7 @@ impl Ctx {
             failures_in_a_row: AtomicU32::new(0),
             dead: AtomicBool::new(false),
             pacer,
+            watch,
             salt: run_salt(),
             retried: AtomicU64::new(0),
             unanswered: AtomicU64::new(0),
@@ -430,8 +449,9 @@ impl Ctx {
         }
     }
 
-    pub(crate) fn transport(&self) -> &Transport {
-        &self.target.transport
+    /// The transport (a new one after each restart of a spawned target).
+    pub(crate) fn transport(&self) -> Transport {
+        self.watch.transport()
     }
 
     pub(crate) fn config(&self) -> &Config {
@@ -457,16 +477,28 @@ impl Ctx {
     /// Whether no more requests are worth sending: the target stopped answering, or
     /// throttles every request.
     pub(crate) fn dead(&self) -> bool {
-        self.dead.load(Ordering::Relaxed) || self.throttled_out.load(Ordering::Relaxed)
+        self.dead.load(Ordering::Relaxed)
+            || self.throttled_out.load(Ordering::Relaxed)
+            || self.watch.gone().is_some()
+    }
+
+    /// Why the run stopped early, if it did.
+    pub(crate) fn ended_early(&self) -> Option<String> {
+        if let Some(why) = self.watch.gone() {
+            return Some(why);
+        }
+        if self.dead.load(Ordering::Relaxed) {
+            return Some(probes::STOPPED.to_owned());
+        }
+        self.throttled_out
+            .load(Ordering::Relaxed)
+            .then(|| "the target throttled every request".to_owned())
     }
 
     /// Why checks not run were skipped.
-    pub(crate) fn stop_reason(&self) -> &'static str {
-        if self.dead.load(Ordering::Relaxed) {
-            probes::STOPPED
-        } else {
-            THROTTLED
-        }
+    pub(crate) fn stop_reason(&self) -> String {
+        self.ended_early()
+            .unwrap_or_else(|| probes::STOPPED.to_owned())
     }
 
     /// The tokens an answer must never echo.
@@ -493,37 +525,88 @@ impl Ctx {
     }
 
     /// Sends `req` with `timeout` for each attempt, waiting out 429s; counts it and the
-    /// status of every attempt.
+    /// status of every attempt. A failure goes to the [`watch::Watch`] first: a request
+    /// that failed only because the target died is sent again after the restart; one that
+    /// crashed or hung the target ends as [`TransportError::Cause`].
     pub(crate) async fn send_with(
         &self,
         req: Request,
         timeout: Duration,
     ) -> Result<Response, TransportError> {
-        let sent = throttle::send(
-            &self.target.transport,
-            &req,
-            timeout,
-            &self.config.throttle,
-            self.pacer.as_ref(),
-        )
-        .await;
-        let attempts = u64::from(sent.throttled);
+        // A request in flight when the target died is sent again after the restart, up
+        // to three times (in a burst, several requests may each kill it); past that it
+        // is a symptom of the crash.
+        let mut again = 0;
+        loop {
+            let (gate, epoch, ticket) = self.watch.enter(&req).await;
+            let transport = self.watch.transport();
+            let sent = throttle::send(
+                &transport,
+                &req,
+                timeout,
+                &self.config.throttle,
+                self.pacer.as_ref(),
+            )
+            .await;
+            drop(gate);
+            let verdict = match watch::is_failure(&sent.result) {
+                Some(e) => Some(
+                    self.watch
+                        .after_failure(&req, e, epoch, timeout, self.beside())
+                        .await,
+                ),
+                None => None,
+            };
+            self.watch.leave(ticket);
+            let result = match verdict {
+                Some(watch::After::Retry) if again < 3 => {
+                    again += 1;
+                    self.account(sent.throttled, None);
+                    continue;
+                }
+                Some(watch::After::Retry) => match self.watch.last_crash() {
+                    Some(id) => Err(TransportError::Cause(id)),
+                    None => sent.result,
+                },
+                Some(watch::After::Cause(id)) => Err(TransportError::Cause(id)),
+                Some(watch::After::Gone) => match self.watch.last_crash() {
+                    Some(id) => Err(TransportError::Cause(id)),
+                    None => sent.result,
+                },
+                _ => sent.result,
+            };
+            self.account(sent.throttled, Some(&result));
+            return result;
+        }
+    }
+
+    /// The cheapest authorized read: sent beside a request suspected to hang.
+    fn beside(&self) -> Request {
+        self.authorized(Request::new(Method::GET, "/me/devices?$top=1"))
+    }
+
+    /// Counts a request (with the 429s waited out) and its final status (`None`: it is
+    /// sent again).
+    fn account(&self, throttled: u32, result: Option<&Result<Response, TransportError>>) {
+        let attempts = u64::from(throttled);
         self.requests.fetch_add(1 + attempts, Ordering::Relaxed);
         self.retried.fetch_add(attempts, Ordering::Relaxed);
-        let status = match &sent.result {
-            Ok(r) => {
+        let status = match result {
+            None => "sent again after a restart".to_owned(),
+            Some(Ok(r)) => {
                 self.failures_in_a_row.store(0, Ordering::Relaxed);
                 self.throttled_in_a_row.store(0, Ordering::Relaxed);
                 r.status.to_string()
             }
-            Err(TransportError::Throttled(_)) => {
+            Some(Err(TransportError::Throttled(_))) => {
                 self.unanswered.fetch_add(1, Ordering::Relaxed);
                 if self.throttled_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= DEAD_AFTER {
                     self.throttled_out.store(true, Ordering::Relaxed);
                 }
                 "429".to_owned()
             }
-            Err(e) => {
+            Some(Err(e @ TransportError::Cause(_))) => e.kind().to_owned(),
+            Some(Err(e)) => {
                 if self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= DEAD_AFTER {
                     self.dead.store(true, Ordering::Relaxed);
                 }
@@ -536,7 +619,6 @@ impl Ctx {
             }
             *r.statuses.entry(status).or_default() += 1;
         }
-        sent.result
     }
 
     /// Remembers `id`; false when it was seen before in this run.
@@ -625,6 +707,12 @@ impl Ctx {
             Err(_) => return,
         };
         todo.sort_by_key(|(_, d)| d.order);
+        // One shrink per cause: its other findings are the same fault.
+        let mut seen = HashSet::new();
+        todo.retain(|(_, d)| {
+            let v = &d.violation;
+            seen.insert(causes::key(v.oracle, &v.rule, &v.seen))
+        });
         todo.truncate(self.config.shrink_findings);
         for (key, draft) in todo {
             let Some((id, kind, choices)) = &draft.example.case else {
@@ -683,6 +771,7 @@ impl Ctx {
         cases_elapsed: Duration,
         sent: (u64, u64, f64),
     ) -> Report {
+        let ended_early = self.ended_early();
         let results = self.results.into_inner().unwrap_or_default();
         report::build(
             &self.target,
@@ -691,11 +780,12 @@ impl Ctx {
             results.counts,
             results.findings.into_values().collect(),
             results.statuses,
-            self.requests.load(Ordering::Relaxed),
+            self.requests.load(Ordering::Relaxed) + self.watch.extra_requests(),
             report::Throttling {
                 retried: self.retried.load(Ordering::Relaxed),
                 unanswered: self.unanswered.load(Ordering::Relaxed),
             },
+            (self.watch.events(), ended_early, self.watch.restarts()),
             elapsed,
             cases_elapsed,
         )
@@ -750,6 +840,7 @@ fn case_request(ctx: &Ctx, case: &Case, id: CaseId) -> (Request, String) {
         let crid = Guid::from_random(u128::from(id.rng().next_u64()));
         req = req.header("client-request-id", crid.as_str());
     }
+    req.tag = Some(case.kind.name());
     (req, endpoint.to_owned())
 }
 

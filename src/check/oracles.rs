@@ -170,6 +170,8 @@ pub struct Violation {
     pub seen: String,
     /// The rule's own level cap (`error` unless a profile policy relaxes it).
     pub level: Level,
+    /// The crash or hang it is a symptom of, when one is known.
+    pub cause: Option<String>,
 }
 
 impl Violation {
@@ -186,6 +188,7 @@ impl Violation {
             expected: expected.into(),
             seen: seen.into(),
             level: Level::Error,
+            cause: None,
         }
     }
 
@@ -198,12 +201,18 @@ impl Violation {
 
 /// A transport failure: always a server-errors violation.
 pub fn transport(e: &TransportError) -> Violation {
-    Violation::new(
+    let mut v = Violation::new(
         Oracle::ServerErrors,
         e.kind(),
         "a complete HTTP response",
         e.to_string(),
-    )
+    );
+    if let TransportError::Cause(id) = e {
+        v.rule = if id.starts_with('H') { "hang" } else { "crash" }.to_owned();
+        v.expected = "an answer, and the target still running".to_owned();
+        v.cause = Some(id.clone());
+    }
+    v
 }
 
 /// A 5xx: a server-errors violation.

@@ -187,9 +187,11 @@ async fn probe(
     judge: impl FnOnce(&Response) -> Vec<Violation>,
 ) -> Option<Response> {
     if ctx.dead() {
-        ctx.skip(oracle, endpoint, ctx.stop_reason());
+        ctx.skip(oracle, endpoint, &ctx.stop_reason());
         return None;
     }
+    let mut req = req;
+    req.tag = Some(name.to_owned());
     let mut checks = Vec::new();
     let resp = exchange(ctx, &req, endpoint, &mut checks).await;
     match &resp {
@@ -877,7 +879,8 @@ async fn liveness(ctx: &Ctx) {
         });
     }
     let prompt = ctx.config().timeout.min(Duration::from_secs(5));
-    for h in hostile {
+    for mut h in hostile {
+        h.req.tag = Some(h.name.to_owned());
         let mut checks = Vec::new();
         let endpoint = format!("POST /me/devices ({})", h.name);
         // A valid create while the hostile one is in flight, and one after it.

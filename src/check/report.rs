@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::causes::{Cause, CauseKind};
 use super::oracles::Oracle;
+use super::watch::Event;
 use super::{Config, Draft, Target};
 use crate::contract::Level;
 
@@ -63,6 +65,11 @@ pub struct OracleReport {
     pub counts: Counts,
     /// Per endpoint.
     pub endpoints: Vec<EndpointReport>,
+    /// `ran`, or `not-run` when not one of its checks was made.
+    pub status: &'static str,
+    /// Why it did not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// How to send a finding's request again.
@@ -91,6 +98,8 @@ pub struct Reproducer {
 pub struct Finding {
     /// `F1`, `F2`, ... in the order found.
     pub id: String,
+    /// The cause it is a symptom of (`C1`, `H1`, `V1`, ...).
+    pub cause: String,
     /// The oracle.
     pub oracle: Oracle,
     /// `error` or `warning`.
@@ -161,6 +170,12 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// What 429s cost the run.
     pub throttling: Throttling,
+    /// The causes of the findings, crash > hang > error > warning.
+    pub causes: Vec<Cause>,
+    /// Why the run ended before every check was made, if it did.
+    pub ended_early: Option<String>,
+    /// Restarts of a spawned target after crashes.
+    pub restarts: u32,
 }
 
 /// 429s in a run: waited out, never findings.
@@ -183,6 +198,7 @@ pub(crate) fn build(
     statuses: BTreeMap<String, u64>,
     requests: u64,
     throttling: Throttling,
+    (events, ended_early, restarts): (Vec<Event>, Option<String>, u32),
     elapsed: Duration,
     cases_elapsed: Duration,
 ) -> Report {
@@ -203,22 +219,35 @@ pub(crate) fn build(
                 total.failed += e.counts.failed;
                 total.skipped += e.counts.skipped;
             }
+            let ran = total.passed + total.failed > 0;
+            let reason = (!ran).then(|| {
+                endpoints
+                    .iter()
+                    .find_map(|e| e.counts.skip_reason.clone())
+                    .or_else(|| ended_early.clone())
+                    .unwrap_or_else(|| "none of its checks was reached".to_owned())
+            });
             OracleReport {
                 oracle,
                 description: oracle.describe(),
                 level: oracle.level(&config.profile),
                 counts: total,
                 endpoints,
+                status: if ran { "ran" } else { "not-run" },
+                reason,
             }
         })
         .collect();
     drafts.sort_by_key(|d| (std::cmp::Reverse(d.violation.level), d.order));
     let base = target.transport.curl_base();
-    let findings = drafts
+    let mut findings: Vec<Finding> = drafts
         .into_iter()
         .enumerate()
         .map(|(i, d)| finding(i, d, target, config, &base))
         .collect();
+    let causes = super::causes::group(&mut findings, &events, |req| {
+        reproducer(req, None, None, target, config, &base)
+    });
     Report {
         schema: SCHEMA,
         tool: format!("devices-harness {}", env!("CARGO_PKG_VERSION")),
@@ -243,11 +272,54 @@ pub(crate) fn build(
         oracles,
         findings,
         throttling,
+        causes,
+        ended_early,
+        restarts,
     }
 }
 
 fn finding(i: usize, d: Draft, target: &Target, config: &Config, base: &str) -> Finding {
-    let req = &d.request;
+    let case = d.example.case.as_ref().map(|(id, ..)| *id);
+    let reproduce = reproducer(
+        &d.request,
+        d.example.body_recipe.as_deref(),
+        case,
+        target,
+        config,
+        base,
+    );
+    let contract = super::oracles::contract_section(d.violation.oracle, &d.violation.rule);
+    Finding {
+        id: format!("F{}", i + 1),
+        cause: d.violation.cause.clone().unwrap_or_default(),
+        contract,
+        oracle: d.violation.oracle,
+        level: d.violation.level,
+        endpoint: d.endpoint,
+        rule: d.violation.rule,
+        class: d.example.class,
+        expected: d.violation.expected,
+        seen: d.violation.seen,
+        occurrences: d.occurrences,
+        case: case.map(|c| c.to_string()),
+        shrink: d.shrunk.map(|s| ShrinkReport {
+            tries: s.tries,
+            steps: s.steps,
+        }),
+        reproduce,
+    }
+}
+
+/// How to send `req` again: its parts (tokens hidden), a `curl` line, and the replay
+/// command of a generated case.
+pub(crate) fn reproducer(
+    req: &super::Request,
+    recipe: Option<&str>,
+    case: Option<super::CaseId>,
+    target: &Target,
+    config: &Config,
+    base: &str,
+) -> Reproducer {
     let hide = |value: &str| {
         let mut v = value.replace(&target.user.token, "$TOKEN");
         if let Some(o) = &target.other {
@@ -269,7 +341,7 @@ fn finding(i: usize, d: Draft, target: &Target, config: &Config, base: &str) -> 
     let printable = bytes.len() <= 64 * 1024;
     let text = std::str::from_utf8(bytes).ok();
     let mut curl = String::new();
-    let data = match (&d.example.body_recipe, text) {
+    let data = match (recipe, text) {
         _ if bytes.is_empty() => None,
         (Some(recipe), _) if !printable => Some(format!("{recipe} | ")),
         (_, Some(t)) if printable => Some(format!("printf '%s' {} | ", shell_quote(t))),
@@ -295,8 +367,7 @@ fn finding(i: usize, d: Draft, target: &Target, config: &Config, base: &str) -> 
     if data.is_some() {
         curl.push_str(" --data-binary @-");
     }
-    let case = d.example.case.as_ref().map(|(id, ..)| id.to_string());
-    let replay = case.as_ref().map(|id| {
+    let replay = case.map(|id| {
         let mut line = "devices-harness check".to_owned();
         if !target.embedded {
             // Credentials from DEVICES_TOKEN and DEVICES_USER_ID.
@@ -308,37 +379,19 @@ fn finding(i: usize, d: Draft, target: &Target, config: &Config, base: &str) -> 
         let _ = write!(line, " --replay {id}");
         line
     });
-    let contract = super::oracles::contract_section(d.violation.oracle, &d.violation.rule);
-    Finding {
-        id: format!("F{}", i + 1),
-        contract,
-        oracle: d.violation.oracle,
-        level: d.violation.level,
-        endpoint: d.endpoint,
-        rule: d.violation.rule,
-        class: d.example.class,
-        expected: d.violation.expected,
-        seen: d.violation.seen,
-        occurrences: d.occurrences,
-        case,
-        shrink: d.shrunk.map(|s| ShrinkReport {
-            tries: s.tries,
-            steps: s.steps,
-        }),
-        reproduce: Reproducer {
-            method: req.method.to_string(),
-            path: req.path.clone(),
-            headers,
-            body: text.filter(|_| printable).map(str::to_owned),
-            body_base64: if printable && text.is_none() {
-                Some(base64(bytes))
-            } else {
-                None
-            },
-            body_bytes: bytes.len(),
-            curl,
-            replay,
+    Reproducer {
+        method: req.method.to_string(),
+        path: req.path.clone(),
+        headers,
+        body: text.filter(|_| printable).map(str::to_owned),
+        body_base64: if printable && text.is_none() {
+            Some(base64(bytes))
+        } else {
+            None
         },
+        body_bytes: bytes.len(),
+        curl,
+        replay,
     }
 }
 
@@ -395,7 +448,10 @@ impl Report {
     /// No finding at or above `fail_on`, and no request left unanswered by 429s (a run
     /// that could not check everything does not pass).
     pub fn passes(&self, fail_on: Level) -> bool {
-        !self.findings.iter().any(|f| f.level >= fail_on) && self.throttling.unanswered == 0
+        !self.findings.iter().any(|f| f.level >= fail_on)
+            && self.causes.iter().all(|c| c.level < fail_on)
+            && self.throttling.unanswered == 0
+            && self.ended_early.is_none()
     }
 
     /// The oracle's results.
@@ -416,6 +472,18 @@ impl Report {
     /// The human summary: per-oracle counts, then each finding with its reproducer.
     pub fn summary(&self) -> String {
         let mut s = String::new();
+        if let Some(why) = &self.ended_early {
+            let not_run = self
+                .oracles
+                .iter()
+                .filter(|o| o.status == "not-run")
+                .count();
+            let _ = writeln!(
+                s,
+                "ENDED EARLY: {why}; {} not run",
+                plural(not_run as u64, "oracle")
+            );
+        }
         let _ = writeln!(
             s,
             "check {} (profile {}, seed {}): {} cases{}, {} requests in {:.1} s ({:.0} cases/s)",
@@ -445,6 +513,7 @@ impl Report {
                 plural(self.throttling.retried, "429")
             );
         }
+        self.write_causes(&mut s);
         let _ = writeln!(
             s,
             "\n{:<15} {:>7} {:>8} {:>7} {:>7}  what",
@@ -466,6 +535,9 @@ impl Report {
                 o.counts.skipped,
                 o.description
             );
+            if let Some(why) = &o.reason {
+                let _ = writeln!(s, "{:<15} NOT RUN: {why}", "");
+            }
             for e in o.endpoints.iter().filter(|e| e.counts.skipped > 0) {
                 let _ = writeln!(
                     s,
@@ -484,8 +556,9 @@ impl Report {
             };
             let _ = writeln!(
                 s,
-                "\n{} {level} [{}/{}] {} ({}; {})",
+                "\n{} ({}) {level} [{}/{}] {} ({}; {})",
                 f.id,
+                f.cause,
                 f.oracle,
                 f.rule,
                 f.endpoint,
@@ -511,11 +584,78 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "\n{}, {}",
+            "\n{} ({}): {}, {}",
+            plural(self.causes.len() as u64, "cause"),
+            plural(self.findings.len() as u64, "finding"),
             plural(self.errors() as u64, "error"),
             plural(self.warnings() as u64, "warning")
         );
         s
+    }
+
+    /// The causes, crashes first, each with its reproducer.
+    fn write_causes(&self, s: &mut String) {
+        if self.causes.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            s,
+            "\n{} ({}); restarts of the target: {}",
+            plural(self.causes.len() as u64, "cause"),
+            plural(self.findings.len() as u64, "finding"),
+            self.restarts
+        );
+        for c in &self.causes {
+            let kind = match c.kind {
+                CauseKind::Crash => "CRASH".to_owned(),
+                CauseKind::Hang => "HANG".to_owned(),
+                CauseKind::Violation if c.level == Level::Error => "error".to_owned(),
+                CauseKind::Violation => "warning".to_owned(),
+            };
+            let _ = writeln!(
+                s,
+                "{} {kind}: {} ({}; findings {})",
+                c.id,
+                c.title,
+                plural(c.occurrences, "time"),
+                if c.findings.is_empty() {
+                    "none".to_owned()
+                } else {
+                    c.findings.join(", ")
+                }
+            );
+            if let Some(exit) = &c.exit {
+                let _ = writeln!(s, "  exit:     {exit}");
+            }
+            if !c.stderr_tail.is_empty() {
+                let _ = writeln!(s, "  stderr:");
+                let from = c.stderr_tail.len().saturating_sub(12);
+                for line in &c.stderr_tail[from..] {
+                    let _ = writeln!(s, "    | {}", super::oracles::clip(line, 200));
+                }
+            }
+            if let Some(sh) = &c.shrink {
+                let _ = writeln!(
+                    s,
+                    "  found:    from {} in flight; shrunk in {} steps ({} tries)",
+                    plural(sh.suspects as u64, "request"),
+                    sh.steps,
+                    sh.tries
+                );
+            }
+            match &c.reproduce {
+                Some(r) => {
+                    let _ = writeln!(s, "  curl:     {}", super::oracles::clip(&r.curl, 2000));
+                }
+                None if c.kind != CauseKind::Violation => {
+                    let _ = writeln!(s, "  curl:     (no single request reproduced it)");
+                }
+                None => {}
+            }
+            if let Some(case) = &c.case {
+                let _ = writeln!(s, "  case:     {case}");
+            }
+        }
     }
 
     /// JUnit XML: one test suite per oracle, one test case per oracle and endpoint.
@@ -534,7 +674,9 @@ impl Report {
     /// failures they hold (for a document with more suites).
     pub fn junit_suites(&self) -> (String, usize, usize) {
         let mut x = String::new();
-        let tests: usize = self.oracles.iter().map(|o| o.endpoints.len()).sum();
+        // An oracle with no check at all is one skipped test case, with the reason.
+        let cases = |o: &OracleReport| o.endpoints.len().max(1);
+        let tests: usize = self.oracles.iter().map(cases).sum();
         let failures: usize = self
             .oracles
             .iter()
@@ -547,13 +689,25 @@ impl Report {
                 .endpoints
                 .iter()
                 .filter(|e| e.counts.failed == 0 && e.counts.passed == 0)
-                .count();
+                .count()
+                .max(usize::from(o.endpoints.is_empty()));
             let _ = writeln!(
                 x,
                 "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" skipped=\"{skipped}\">",
                 xml(o.oracle.name()),
-                o.endpoints.len()
+                cases(o)
             );
+            if o.endpoints.is_empty() {
+                let _ = writeln!(
+                    x,
+                    "    <testcase classname=\"{0}\" name=\"{0}\">\n      <skipped message=\"not run: {1}\"/>\n    </testcase>",
+                    xml(o.oracle.name()),
+                    xml(o
+                        .reason
+                        .as_deref()
+                        .unwrap_or("none of its checks was reached"))
+                );
+            }
             for e in &o.endpoints {
                 let _ = write!(
                     x,

@@ -84,6 +84,9 @@ pub struct Request {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The body.
     pub body: Body,
+    /// What the request is (a case's class, a probe's name), for grouping crashes and
+    /// hangs by input class; not sent.
+    pub tag: Option<String>,
 }
 
 impl Request {
@@ -94,6 +97,7 @@ impl Request {
             path: path.into(),
             headers: Vec::new(),
             body: Body::Empty,
+            tag: None,
         }
     }
 
@@ -154,6 +158,8 @@ pub enum TransportError {
     /// Every one of this many attempts was answered 429 (not a fault of the target's:
     /// the request went unanswered).
     Throttled(u32),
+    /// The target crashed or hung on this request: the cause of that id says how.
+    Cause(String),
 }
 
 impl fmt::Display for TransportError {
@@ -166,6 +172,7 @@ impl fmt::Display for TransportError {
                 write!(f, "response body larger than {MAX_RESPONSE_BYTES} bytes")
             }
             TransportError::Throttled(n) => write!(f, "429 Too Many Requests, {n} times"),
+            TransportError::Cause(id) => write!(f, "the target crashed or hung on it (cause {id})"),
         }
     }
 }
@@ -181,6 +188,7 @@ impl TransportError {
             TransportError::Broken(_) => "broken",
             TransportError::BodyTooLarge => "body-too-large",
             TransportError::Throttled(_) => "throttled",
+            TransportError::Cause(_) => "cause",
         }
     }
 }

@@ -93,6 +93,7 @@ impl CheckArgs {
             fuzz_time: self.fuzz_time,
             progress: std::io::stderr().is_terminal(),
             throttle: self.throttle.throttle()?,
+            max_restarts: self.target.max_restarts,
             ..check::Config::default()
         })
     }
@@ -105,19 +106,32 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()?;
     let report = runtime.block_on(async {
-        match args.target.target()? {
+        let target = args.target.target()?;
+        let spawned = args.target.start(None).await?;
+        let report = match target {
             Some((url, user, other)) => {
+                let url = match &spawned {
+                    Some(s) if url.is_empty() => s.url(),
+                    _ => url,
+                };
                 let transport = Transport::http(&url, config.concurrency)?;
                 let target = Target {
                     transport,
                     user,
                     other,
                     embedded: false,
+                    spawned: spawned.clone(),
                 };
-                Ok(check::run(&target, &config).await?)
+                check::run(&target, &config)
+                    .await
+                    .map_err(anyhow::Error::from)
             }
             None => run_embedded(&config).await,
+        };
+        if let Some(s) = &spawned {
+            s.stop().await;
         }
+        report
     })?;
     print!("{}", report.summary());
     write_outputs(&report, args.json.as_ref(), args.junit.as_ref())?;

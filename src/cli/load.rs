@@ -127,8 +127,15 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let mut died = None;
     let outcome = runtime.block_on(async {
-        let embedded = match &args.target.target {
+        let spawned = args.target.start(None).await?;
+        let url = args
+            .target
+            .target
+            .clone()
+            .or_else(|| spawned.as_ref().map(|s| s.url()));
+        let embedded = match &url {
             Some(url) => {
                 goose.host = Some(url.trim_end_matches('/').to_owned());
                 options.users = credentials(&args)?;
@@ -149,13 +156,30 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         if let Some(server) = embedded {
             server.stop().await;
         }
+        if let Some(s) = &spawned {
+            // A spawned target that died under the load is the first thing to say.
+            if let Some(exit) = s.exited().await {
+                died = Some((exit, s.stderr_tail(40)));
+            }
+            s.stop().await;
+        }
         outcome
     })?;
+    if let Some((exit, tail)) = &died {
+        println!("CRASH: the target died during the load ({exit}); the last lines of its stderr:");
+        for line in tail {
+            println!("    | {line}");
+        }
+    }
     print!("\n{}", outcome.report.summary());
     if let Some(path) = &args.json {
         write_report(path, &outcome.report)?;
     }
-    Ok(if outcome.passed() { 0 } else { 1 })
+    Ok(if outcome.passed() && died.is_none() {
+        0
+    } else {
+        1
+    })
 }
 
 /// This worker's shard of the users.

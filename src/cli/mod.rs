@@ -99,6 +99,18 @@ pub struct TargetArgs {
     /// The second user's id.
     #[arg(long, env = "DEVICES_OTHER_USER_ID")]
     pub other_user_id: Option<String>,
+    /// Start the target with this shell command, `{port}` replaced by a free loopback
+    /// port (`--target` then defaults to `http://127.0.0.1:{port}`); the harness waits
+    /// until it answers, keeps its output, sees it crash, restarts it, and stops it at
+    /// the end. Example: `--spawn 'python3 my_server.py --port {port}'`.
+    #[arg(long, value_name = "CMD")]
+    pub spawn: Option<String>,
+    /// How many times a spawned target is restarted after crashes before the run ends.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_restarts: u32,
+    /// How long to wait for a spawned target to answer, at each start.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub spawn_wait: std::time::Duration,
 }
 
 /// How a run treats 429s (CONTRACT.md: a tester waits `Retry-After` out and sends the
@@ -147,12 +159,15 @@ impl TargetArgs {
         )>,
     > {
         use crate::check::Credentials;
-        let Some(url) = &self.target else {
-            return Ok(None);
+        let url = match (&self.target, &self.spawn) {
+            (Some(url), _) => url.clone(),
+            // The spawned target's URL, known once it runs.
+            (None, Some(_)) => String::new(),
+            (None, None) => return Ok(None),
         };
         let (Some(token), Some(user_id)) = (&self.token, &self.user_id) else {
             anyhow::bail!(
-                "--target needs --token and --user-id (or DEVICES_TOKEN and DEVICES_USER_ID)"
+                "--target and --spawn need --token and --user-id (or DEVICES_TOKEN and DEVICES_USER_ID)"
             );
         };
         let other = match (&self.other_token, &self.other_user_id) {
@@ -160,7 +175,20 @@ impl TargetArgs {
             (None, None) => None,
             _ => anyhow::bail!("--other-token and --other-user-id go together"),
         };
-        Ok(Some((url.clone(), Credentials::new(token, user_id), other)))
+        Ok(Some((url, Credentials::new(token, user_id), other)))
+    }
+
+    /// Starts the `--spawn` target, if any, with its output in `log_dir`.
+    pub async fn start(
+        &self,
+        log_dir: Option<&std::path::Path>,
+    ) -> anyhow::Result<Option<std::sync::Arc<crate::check::spawn::Spawned>>> {
+        let Some(command) = &self.spawn else {
+            return Ok(None);
+        };
+        let spawned =
+            crate::check::spawn::Spawned::start(command, log_dir, self.spawn_wait).await?;
+        Ok(Some(std::sync::Arc::new(spawned)))
     }
 }
 

@@ -62,6 +62,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         out: args.out.clone(),
         progress: std::io::stderr().is_terminal(),
         throttle: args.throttle.throttle()?,
+        spawn: args.target.spawn.clone(),
+        spawn_wait: args.target.spawn_wait,
+        max_restarts: args.target.max_restarts,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1088,7 +1088,7 @@ impl<'p> Doc<'p> {
             let node = span(&mut arena, |a| {
                 a.extend_from_slice(valid::note_text(n).as_bytes())
             });
-            root.push((Cow::Borrowed(valid::NOTE), node));
+            root.push((Cow::Borrowed(extras.note_name()), node));
         }
         for def in profile.properties() {
             if let Some(node) = generated_slot(&mut arena, profile, def, src, scratch) {

@@ -65,7 +65,7 @@ pub fn device(profile: &Profile, src: &mut impl Source) -> Device {
     }
     if let Some(n) = extras.note {
         annotations.push(Member {
-            name: NOTE.into(),
+            name: extras.note_name().into(),
             value: RawJson(note_text(n)),
         });
     }
@@ -93,7 +93,7 @@ pub fn write_device(
         write_str(out, profile.odata_type());
     }
     if let Some(n) = extras.note {
-        member(out, &mut first, NOTE);
+        member(out, &mut first, extras.note_name());
         out.extend_from_slice(note_text(n).as_bytes());
     }
     for def in profile.properties() {
@@ -104,6 +104,10 @@ pub fn write_device(
 
 pub(crate) const NOTE: &str = "@harness.note";
 
+/// A note's name outside Latin-1 (an annotation is any member named `@...`): names a
+/// target stores in a narrow encoding crash on it.
+pub(crate) const NOTE_WIDE: &str = "@harness.\u{30ce}\u{30fc}\u{30c8}";
+
 pub(crate) fn note_text(n: i64) -> String {
     format!("{{\"n\":[{n},true,null,\"\\u00e9\"]}}")
 }
@@ -112,13 +116,24 @@ pub(crate) fn note_text(n: i64) -> String {
 pub(crate) struct Extras {
     pub(crate) odata_type: bool,
     pub(crate) note: Option<i64>,
+    pub(crate) wide_note: bool,
 }
 
 impl Extras {
     pub(crate) fn draw(src: &mut impl Source) -> Extras {
         let odata_type = src.one_in(2);
         let note = src.one_in(6).then(|| src.bits() as i64);
-        Extras { odata_type, note }
+        let wide_note = note.is_some() && src.one_in(4);
+        Extras {
+            odata_type,
+            note,
+            wide_note,
+        }
+    }
+
+    /// The note's member name.
+    pub(crate) fn note_name(&self) -> &'static str {
+        if self.wide_note { NOTE_WIDE } else { NOTE }
     }
 }
 

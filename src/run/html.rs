@@ -61,6 +61,41 @@ pub fn render(r: &RunReport) -> String {
     }
     h.push_str("</table>\n<p>Also here: <a href=\"summary.md\">summary.md</a>, <a href=\"report.json\">report.json</a>, <a href=\"junit.xml\">junit.xml</a>, <a href=\"load.html\">load.html</a> (goose's report).</p>\n");
 
+    if let Some(why) = &r.check.ended_early {
+        let _ = writeln!(h, "<p class=\"verdict fail\">Ended early: {}</p>", esc(why));
+    }
+    let _ = writeln!(
+        h,
+        "<h2>Causes ({}, {})</h2>",
+        plural(r.check.causes.len() as u64, "cause"),
+        plural(r.check.findings.len() as u64, "finding")
+    );
+    for c in &r.check.causes {
+        let links: Vec<String> = c
+            .findings
+            .iter()
+            .map(|f| format!("<a href=\"#{0}\">{0}</a>", esc(f)))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<section id=\"{0}\"><h3>{0} {1:?}: {2}</h3><p>findings: {3}</p>",
+            esc(&c.id),
+            c.kind,
+            esc(&c.title),
+            links.join(" ")
+        );
+        if let Some(exit) = &c.exit {
+            let _ = writeln!(h, "<p>exit: {}</p>", esc(exit));
+        }
+        if !c.stderr_tail.is_empty() {
+            let _ = writeln!(h, "<pre>{}</pre>", esc(&c.stderr_tail.join("\n")));
+        }
+        if let Some(rep) = &c.reproduce {
+            let _ = writeln!(h, "<pre>{}</pre>", esc(&rep.curl));
+        }
+        h.push_str("</section>\n");
+    }
+
     h.push_str("<h2>Charts</h2><div class=\"charts\">\n");
     figure(&mut h, "Findings by oracle", &findings_chart(r));
     figure(&mut h, "Status codes", &status_chart(r));
@@ -94,7 +129,14 @@ pub fn render(r: &RunReport) -> String {
             o.counts.failed,
             o.counts.skipped,
             ids.join(" "),
-            esc(o.description)
+            match &o.reason {
+                Some(why) => format!(
+                    "<b class=\"error\">not run: {}</b> {}",
+                    esc(why),
+                    esc(o.description)
+                ),
+                None => esc(o.description),
+            }
         );
     }
     h.push_str("</table>\n");

@@ -52,6 +52,14 @@ pub struct RunConfig {
     pub progress: bool,
     /// How 429s are waited out, and the client-side rate of the check and fuzz phases.
     pub throttle: check::Throttle,
+    /// Start the target with this command (`{port}` replaced), its output kept in the
+    /// report directory (`target.stdout.log`, `target.stderr.log`); then the target's
+    /// URL in `target` may be empty.
+    pub spawn: Option<String>,
+    /// How long a spawned target may take to answer at each start.
+    pub spawn_wait: Duration,
+    /// Restarts of a spawned target after crashes.
+    pub max_restarts: u32,
 }
 
 /// One phase's line.
@@ -118,9 +126,18 @@ pub async fn run(config: &RunConfig) -> anyhow::Result<RunReport> {
         Some(_) => None,
         None => Some(Ephemeral::start(config.profile.clone()).await?),
     };
-    let result = phases(config, embedded.as_ref(), started).await;
+    let spawned = match &config.spawn {
+        Some(cmd) => Some(std::sync::Arc::new(
+            check::spawn::Spawned::start(cmd, Some(&config.out), config.spawn_wait).await?,
+        )),
+        None => None,
+    };
+    let result = phases(config, embedded.as_ref(), spawned.clone(), started).await;
     if let Some(server) = embedded {
         server.stop().await;
+    }
+    if let Some(s) = spawned {
+        s.stop().await;
     }
     let report = result?;
     write_all(&config.out, &report)?;
@@ -130,14 +147,22 @@ pub async fn run(config: &RunConfig) -> anyhow::Result<RunReport> {
 async fn phases(
     config: &RunConfig,
     embedded: Option<&Ephemeral>,
+    spawned: Option<std::sync::Arc<check::spawn::Spawned>>,
     started: Instant,
 ) -> anyhow::Result<RunReport> {
     let target = match (&config.target, embedded) {
         (Some((url, user, other)), _) => Target {
-            transport: Transport::http(url, config.concurrency)?,
+            transport: Transport::http(
+                &match &spawned {
+                    Some(s) if url.is_empty() => s.url(),
+                    _ => url.clone(),
+                },
+                config.concurrency,
+            )?,
             user: user.clone(),
             other: other.clone(),
             embedded: false,
+            spawned: spawned.clone(),
         },
         (None, Some(server)) => Target::embedded(server, config.concurrency)?,
         (None, None) => anyhow::bail!("no target"),
@@ -157,6 +182,7 @@ async fn phases(
         fuzz_time: Some(share(0.3)),
         progress: config.progress,
         throttle: config.throttle.clone(),
+        max_restarts: config.max_restarts,
         ..check::Config::default()
     };
     let check = check::run(&target, &check_config).await?;
@@ -193,7 +219,12 @@ async fn phases(
     let mut users = vec![target.user.clone()];
     users.extend(target.other.clone());
     let load = load_phase(config, &base, users, load_time).await?;
-    let load_passed = load.report.passed();
+    // A spawned target that died under the load fails it, and says how.
+    let died = match &spawned {
+        Some(s) => s.exited().await,
+        None => None,
+    };
+    let load_passed = load.report.passed() && died.is_none();
     phases.push(Phase {
         name: "load",
         seconds: load.report.duration_seconds,
@@ -210,9 +241,18 @@ async fn phases(
             } else {
                 format!("failed: {}", load.report.failed_thresholds.join("; "))
             }
-        ),
+        ) + &died
+            .map(|exit| format!("; CRASH: the target died during the load ({exit})"))
+            .unwrap_or_default(),
     });
-    let errors = check.errors() + usize::from(!load_passed);
+    let errors = check.errors()
+        + check
+            .causes
+            .iter()
+            .filter(|c| c.kind != check::causes::CauseKind::Violation)
+            .count()
+        + usize::from(!load_passed)
+        + usize::from(check.ended_early.is_some());
     Ok(RunReport {
         schema: SCHEMA,
         tool: check.tool.clone(),
@@ -347,11 +387,46 @@ fn summary_markdown(r: &RunReport) -> String {
             p.summary
         ));
     }
-    s.push_str("\n## Oracles\n\n| oracle | level | passed | failed | skipped | what |\n|---|---|---:|---:|---:|---|\n");
+    if let Some(why) = &r.check.ended_early {
+        s.push_str(&format!("\n**Ended early**: {why}.\n"));
+    }
+    s.push_str(&format!(
+        "\n## Causes\n\n{} ({}), crashes and hangs first.\n",
+        plural(r.check.causes.len() as u64, "cause"),
+        plural(r.check.findings.len() as u64, "finding")
+    ));
+    for c in &r.check.causes {
+        s.push_str(&format!(
+            "\n### {} {:?}: {}\n\n- findings: {}\n",
+            c.id,
+            c.kind,
+            c.title,
+            c.findings.join(", ")
+        ));
+        if let Some(exit) = &c.exit {
+            s.push_str(&format!("- exit: {exit}\n"));
+        }
+        if !c.stderr_tail.is_empty() {
+            s.push_str(&format!("\n```text\n{}\n```\n", c.stderr_tail.join("\n")));
+        }
+        if let Some(rep) = &c.reproduce {
+            s.push_str(&format!("\n```sh\n{}\n```\n", rep.curl));
+        }
+    }
+    s.push_str("\n## Oracles\n\n| oracle | level | passed | failed | skipped | status | what |\n|---|---|---:|---:|---:|---|---|\n");
     for o in &r.check.oracles {
         s.push_str(&format!(
-            "| {} | {:?} | {} | {} | {} | {} |\n",
-            o.oracle, o.level, o.counts.passed, o.counts.failed, o.counts.skipped, o.description
+            "| {} | {:?} | {} | {} | {} | {} | {} |\n",
+            o.oracle,
+            o.level,
+            o.counts.passed,
+            o.counts.failed,
+            o.counts.skipped,
+            match &o.reason {
+                Some(why) => format!("not run: {why}"),
+                None => o.status.to_owned(),
+            },
+            o.description
         ));
     }
     if let Some(load) = &r.load {
