@@ -80,6 +80,9 @@ pub struct Config {
     pub shrink_budget: usize,
     /// Findings that get shrunk (the first of each kind, in the order found).
     pub shrink_findings: usize,
+    /// The most time all shrinking together may take (a target that hangs would
+    /// otherwise make every candidate wait out its timeout).
+    pub shrink_time: Duration,
     /// Skip the probes that send 4 MiB bodies and trickle bodies (for quick runs).
     pub quick: bool,
     /// Draw a progress bar on stderr (only when it is a terminal).
@@ -106,6 +109,7 @@ impl Default for Config {
             replay: None,
             shrink_budget: 200,
             shrink_findings: 16,
+            shrink_time: Duration::from_secs(60),
             quick: false,
             progress: false,
             case_time: None,
@@ -707,6 +711,7 @@ impl Ctx {
             Err(_) => return,
         };
         todo.sort_by_key(|(_, d)| d.order);
+        let deadline = Instant::now() + self.config.shrink_time;
         // One shrink per cause: its other findings are the same fault.
         let mut seen = HashSet::new();
         todo.retain(|(_, d)| {
@@ -723,7 +728,7 @@ impl Ctx {
                 let key = &key;
                 let smallest = &smallest;
                 async move {
-                    if self.dead() {
+                    if self.dead() || Instant::now() >= deadline {
                         return false;
                     }
                     let Some(case) = cases::replay(&self.config.profile, *kind, &c, self.salt)

@@ -27,7 +27,7 @@ use super::transport::{Body, Request, Response, Transport, TransportError};
 /// Candidates the shrinker may try for a crash.
 const CRASH_SHRINK_BUDGET: usize = 100;
 /// Candidates for a hang (each hanging one costs the hang timeout).
-const HANG_SHRINK_BUDGET: usize = 12;
+const HANG_SHRINK_BUDGET: usize = 8;
 /// Lines of stderr kept with a crash.
 const STDERR_TAIL: usize = 40;
 

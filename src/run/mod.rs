@@ -183,6 +183,7 @@ async fn phases(
         progress: config.progress,
         throttle: config.throttle.clone(),
         max_restarts: config.max_restarts,
+        shrink_time: share(0.1).max(Duration::from_secs(2)),
         ..check::Config::default()
     };
     let check = check::run(&target, &check_config).await?;
