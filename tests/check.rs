@@ -70,15 +70,27 @@ async fn the_reference_server_passes_every_oracle_in_process() {
         assert!(o.counts.passed > 0, "{} checked nothing", o.oracle);
         assert_eq!(o.counts.skipped, 0, "{} skipped checks", o.oracle);
     }
-    // Every malformed class was sent and judged.
-    let classes: std::collections::HashSet<&str> = report
+    // Both create paths and the cross-user list were judged, and the rejection oracle at
+    // least once per body defect class (600 cases send every class in turn, some twice).
+    let endpoints: std::collections::HashSet<&str> = report
         .oracles
         .iter()
         .flat_map(|o| &o.endpoints)
         .map(|e| e.endpoint.as_str())
         .collect();
-    assert!(classes.contains("POST /users/{id}/devices"));
-    assert!(classes.contains("other user's list unchanged"));
+    assert!(endpoints.contains("POST /me/devices"));
+    assert!(endpoints.contains("POST /users/{id}/devices"));
+    assert!(endpoints.contains("other user's list unchanged"));
+    let body_classes = devices_harness::generate::malformed::Defect::all()
+        .into_iter()
+        .filter(|d| d.layer() == devices_harness::generate::malformed::Layer::Body)
+        .count();
+    let rejection = report.oracle(Oracle::Rejection).unwrap();
+    assert!(
+        rejection.counts.passed >= body_classes as u64,
+        "{} rejections judged, {body_classes} body classes",
+        rejection.counts.passed
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -72,11 +72,23 @@ fn gen_malformed_labels_every_case() {
         "--count",
         "5",
     ]);
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    assert_eq!(lines(&one).len(), 5);
     for r in lines(&one) {
         assert_eq!(r["class"], "datetime-offset-range");
         assert_eq!(r["expected"]["rule"], "property.datetime.offset-range");
     }
     let bad = harness(&["gen", "--malformed", "invalid-utf8", "--count", "3"]);
+    assert!(
+        bad.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    assert_eq!(lines(&bad).len(), 3);
     for r in lines(&bad) {
         assert!(r["body"].is_null() && r["body_base64"].is_string(), "{r}");
     }

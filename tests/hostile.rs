@@ -8,7 +8,7 @@ use proptest::prelude::*;
 /// past the depth limit would overflow it, even in a debug build.
 fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     std::thread::Builder::new()
-        .stack_size(1024 * 1024)
+        .stack_size(512 * 1024)
         .spawn(f)
         .unwrap()
         .join()

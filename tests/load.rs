@@ -304,7 +304,7 @@ fn two_workers_merge_into_one_honest_report() {
     assert_eq!(hist_total(&m), hist_total(&a) + hist_total(&b));
     let created = |v: &serde_json::Value| v["integrity"]["created"].as_u64().unwrap();
     assert_eq!(created(&m), created(&a) + created(&b));
-    // The workers ran as different users: each created devices only for its own.
+    // Both workers created devices (each with its own share of the users).
     assert!(created(&a) > 0 && created(&b) > 0);
     // Merging a worker with itself is refused.
     let twice = std::process::Command::new(bin)

@@ -26,8 +26,11 @@ proptest! {
         let bytes = to_vec(&device);
         let parsed = from_bytes(&bytes);
         prop_assert_eq!(parsed.as_ref(), Ok(&device), "{}", String::from_utf8_lossy(&bytes));
-        // A parsed value serializes to the same bytes: a fixpoint.
-        prop_assert_eq!(to_vec(&device), bytes);
+        // The parsed value (not the one we started from) serializes to the same bytes:
+        // a fixpoint.
+        if let Ok(parsed) = &parsed {
+            prop_assert_eq!(to_vec(parsed), bytes);
+        }
     }
 
     #[test]
@@ -41,9 +44,12 @@ proptest! {
         let body = render(Profile::seed(), &device, &mut Rng::new(seed));
         let first = from_bytes(&body);
         prop_assert_eq!(first.as_ref(), Ok(&device), "{}", String::from_utf8_lossy(&body));
-        let bytes = to_vec(&device);
-        let second = from_bytes(&bytes);
-        prop_assert_eq!(second.as_ref(), Ok(&device));
+        // The device read from the spelled body, serialized and read again.
+        if let Ok(first) = &first {
+            let bytes = to_vec(first);
+            let second = from_bytes(&bytes);
+            prop_assert_eq!(second.as_ref(), Ok(first));
+        }
     }
 }
 
