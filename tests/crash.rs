@@ -152,6 +152,13 @@ fn with_spawn_the_crash_comes_first_shrunk_with_its_stack_trace_and_every_oracle
     for f in report["findings"].as_array().unwrap() {
         assert!(ids.contains(&f["cause"].as_str().unwrap()), "{f}");
     }
+    // The target was stopped at the end, Python child and all: its port is closed.
+    let url = report["target"].as_str().unwrap();
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "{url} still answers after the run"
+    );
     let _ = std::fs::remove_file(json);
 }
 

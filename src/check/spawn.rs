@@ -312,9 +312,14 @@ fn describe(status: std::process::ExitStatus) -> String {
     }
 }
 
+/// Sends `signal` to the process group the target leads (its shell and everything the
+/// shell started). `kill -s SIG -- -PGID`: without `--`, `-PGID` reads as a signal.
 fn signal_group(pid: u32, signal: &str) {
+    if pid <= 1 {
+        return;
+    }
     let _ = std::process::Command::new("kill")
-        .arg(format!("-{signal}"))
+        .args(["-s", signal, "--"])
         .arg(format!("-{pid}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
