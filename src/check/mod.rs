@@ -568,12 +568,9 @@ impl Ctx {
                     self.account(sent.throttled, None);
                     continue;
                 }
-                Some(watch::After::Retry) => match self.watch.last_crash() {
-                    Some(id) => Err(TransportError::Cause(id)),
-                    None => sent.result,
-                },
                 Some(watch::After::Cause(id)) => Err(TransportError::Cause(id)),
-                Some(watch::After::Gone) => match self.watch.last_crash() {
+                // Retried enough, or the target is gone: a symptom of the last crash.
+                Some(watch::After::Retry | watch::After::Gone) => match self.watch.last_crash() {
                     Some(id) => Err(TransportError::Cause(id)),
                     None => sent.result,
                 },
