@@ -28,7 +28,8 @@ case "$sanitizer" in
   address|none|memory|thread|leak) ;;
   *) sanitizer=none ;; # undefined and coverage: cargo-fuzz has no such sanitizer flag
 esac
-cargo "${toolchain[@]}" fuzz build -O --sanitizer "$sanitizer"
+# `--features server` adds the server target (the parser targets need only the core).
+cargo "${toolchain[@]}" fuzz build -O --sanitizer "$sanitizer" --features server
 bin="fuzz/target/x86_64-unknown-linux-gnu/release"
 for target in $(cargo "${toolchain[@]}" fuzz list); do
   cp "$bin/$target" "$OUT/"

@@ -342,7 +342,7 @@ impl Profile {
 
     /// Relaxes the profile for reading a target's answers: unknown members kept, nothing
     /// required (a target may add properties; a relaxed profile sends only some).
-    pub(crate) fn relax_for_reading(&mut self) {
+    pub fn relax_for_reading(&mut self) {
         self.policies.unknown_properties = UnknownProperties::Accept;
         for def in &mut self.properties {
             def.required = false;
@@ -602,7 +602,7 @@ fn resolve_table(
 
 fn member_prefix(name: &str) -> String {
     let mut out = Vec::with_capacity(name.len() + 3);
-    crate::ser::write_str(&mut out, name);
+    crate::scan::write_str(&mut out, name);
     out.push(b':');
     String::from_utf8(out).unwrap_or_default()
 }

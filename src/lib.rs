@@ -30,19 +30,28 @@
 #![deny(missing_docs)]
 
 pub mod answer;
-pub mod check;
-pub mod cli;
 pub mod contract;
 pub mod error;
 pub mod fuzz;
 pub mod generate;
-pub mod load;
 pub mod model;
 pub mod parse;
-pub mod run;
 mod scan;
 pub mod ser;
+pub mod text;
+
+#[cfg(feature = "check")]
+pub mod check;
+#[cfg(feature = "cli")]
+pub mod cli;
+#[cfg(feature = "load")]
+pub mod load;
+#[cfg(feature = "run")]
+pub mod run;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "target")]
+pub mod target;
 
 pub use contract::Profile;
 pub use error::{Category, ErrorKind, GraphCode, PayloadError, Rule};

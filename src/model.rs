@@ -90,7 +90,7 @@ impl RawJson {
     /// A JSON string literal holding `s`.
     pub fn string(s: &str) -> RawJson {
         let mut out = Vec::with_capacity(s.len() + 2);
-        crate::ser::write_str(&mut out, s);
+        crate::scan::write_str(&mut out, s);
         // write_str emits only valid UTF-8 from valid UTF-8.
         RawJson(String::from_utf8(out).unwrap_or_default())
     }

@@ -1,5 +1,6 @@
-//! The byte scan the parser and the serializer share: where is the next byte that ends a
-//! plain run of string content (`"`, `\` or a control character)?
+//! The byte-level primitives the parser, the serializer and the contract share: where the
+//! next byte is that ends a plain run of string content (`"`, `\` or a control character),
+//! and writing JSON strings and integers. A leaf: it imports nothing from the crate.
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -44,6 +45,85 @@ pub(crate) fn find_special(bytes: &[u8], mut from: usize) -> usize {
         from += 1;
     }
     from
+}
+
+pub(crate) fn write_i32(out: &mut Vec<u8>, n: i32) {
+    let mut buf = [0u8; 11];
+    let mut i = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+// 0: written as is; b'u': \u00XX; otherwise the letter of a short escape.
+const fn escapes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+}
+static ESCAPE: [u8; 256] = escapes();
+
+/// Appends `s` as a JSON string literal: `"` and `\` and control characters escaped,
+/// everything else (non-ASCII included) as UTF-8.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    write_str_content(out, s);
+    out.push(b'"');
+}
+
+/// Appends the content of a JSON string literal holding `s` (escaped, without quotes).
+pub(crate) fn write_str_content(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    loop {
+        let i = find_special(bytes, run);
+        out.extend_from_slice(&bytes[run..i]);
+        let Some(&b) = bytes.get(i) else { break };
+        run = i + 1;
+        write_escape(out, b);
+    }
+}
+
+/// Appends the escape of a byte that needs one (`"`, `\` or a control character).
+#[inline]
+pub(crate) fn write_escape(out: &mut Vec<u8>, b: u8) {
+    let e = ESCAPE[usize::from(b)];
+    if e == b'u' {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(b >> 4)],
+            HEX[usize::from(b & 0xf)],
+        ]);
+    } else {
+        out.extend_from_slice(&[b'\\', e]);
+    }
 }
 
 #[cfg(test)]

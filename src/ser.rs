@@ -16,7 +16,8 @@
 
 use crate::contract::{Profile, PropertyDef};
 use crate::model::{Device, Member, Value};
-use crate::scan::find_special;
+use crate::scan::write_i32;
+pub use crate::scan::write_str;
 
 /// Serializes `device` under the seed profile.
 pub fn to_vec(device: &Device) -> Vec<u8> {
@@ -151,84 +152,5 @@ pub(crate) fn write_value(out: &mut Vec<u8>, profile: &Profile, def: &PropertyDe
             }
             out.push(b']');
         }
-    }
-}
-
-pub(crate) fn write_i32(out: &mut Vec<u8>, n: i32) {
-    let mut buf = [0u8; 11];
-    let mut i = buf.len();
-    let mut m = n.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (m % 10) as u8;
-        m /= 10;
-        if m == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    out.extend_from_slice(&buf[i..]);
-}
-
-// 0: written as is; b'u': \u00XX; otherwise the letter of a short escape.
-const fn escapes() -> [u8; 256] {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = b'u';
-        i += 1;
-    }
-    t[0x08] = b'b';
-    t[0x09] = b't';
-    t[0x0a] = b'n';
-    t[0x0c] = b'f';
-    t[0x0d] = b'r';
-    t[b'"' as usize] = b'"';
-    t[b'\\' as usize] = b'\\';
-    t
-}
-static ESCAPE: [u8; 256] = escapes();
-
-/// Appends `s` as a JSON string literal: `"` and `\` and control characters escaped,
-/// everything else (non-ASCII included) as UTF-8.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push(b'"');
-    write_str_content(out, s);
-    out.push(b'"');
-}
-
-/// Appends the content of a JSON string literal holding `s` (escaped, without quotes).
-pub(crate) fn write_str_content(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    let mut run = 0;
-    loop {
-        let i = find_special(bytes, run);
-        out.extend_from_slice(&bytes[run..i]);
-        let Some(&b) = bytes.get(i) else { break };
-        run = i + 1;
-        write_escape(out, b);
-    }
-}
-
-/// Appends the escape of a byte that needs one (`"`, `\` or a control character).
-#[inline]
-pub(crate) fn write_escape(out: &mut Vec<u8>, b: u8) {
-    let e = ESCAPE[usize::from(b)];
-    if e == b'u' {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        out.extend_from_slice(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[usize::from(b >> 4)],
-            HEX[usize::from(b & 0xf)],
-        ]);
-    } else {
-        out.extend_from_slice(&[b'\\', e]);
     }
 }

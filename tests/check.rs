@@ -1,6 +1,7 @@
 //! `check` against the reference server (no false positives), against deliberately broken
 //! variants of it (each breaks one rule of a different oracle, and `check` names that
 //! oracle), and against hostile targets that are not HTTP servers at all.
+#![cfg(all(feature = "check", feature = "server"))]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `devices-harness check` as a user runs it: the embedded default, report files, exit
 //! codes (0 pass, 1 findings, 2 usage or unreachable).
+#![cfg(feature = "cli")]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! Latin-1, never answers a body that is not JSON, and answers one canned body to every
 //! create. With `--spawn` the harness restarts it and runs every oracle; without, it
 //! reports the death first and marks what could not run.
+#![cfg(feature = "cli")]
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

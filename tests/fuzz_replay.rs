@@ -59,7 +59,7 @@ fn malformed_agreement() {
     );
 }
 
-#[cfg(feature = "arbitrary")]
+#[cfg(all(feature = "arbitrary", feature = "server"))]
 #[test]
 fn server_request() {
     replay("server_request", devices_harness::fuzz::server_request);
@@ -86,10 +86,10 @@ fn mutate_json_is_deterministic_and_stays_json() {
     let seed = include_bytes!("data/seed-example-request.json");
     let mut changed = 0;
     for s in 0..500u64 {
-        let a = devices_harness::fuzz::mutate_json(seed, s).expect("the seed is JSON");
+        let a = devices_harness::generate::mutate::mutate_json(seed, s).expect("the seed is JSON");
         assert_eq!(
             Some(&a),
-            devices_harness::fuzz::mutate_json(seed, s).as_ref()
+            devices_harness::generate::mutate::mutate_json(seed, s).as_ref()
         );
         assert!(serde_json::from_slice::<serde_json::Value>(&a).is_ok());
         changed += usize::from(
@@ -101,5 +101,8 @@ fn mutate_json_is_deterministic_and_stays_json() {
         changed > 400,
         "only {changed} of 500 mutations changed anything"
     );
-    assert_eq!(devices_harness::fuzz::mutate_json(b"not json", 1), None);
+    assert_eq!(
+        devices_harness::generate::mutate::mutate_json(b"not json", 1),
+        None
+    );
 }

@@ -1,5 +1,6 @@
 //! `devices-harness gen` and `corpus export` through the real binary: output shape,
 //! determinism, argument errors, and that every exported file gets what its manifest says.
+#![cfg(feature = "cli")]
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -2,6 +2,7 @@
 //! exactly the device generated; every malformed body is rejected with exactly its
 //! labelled rule and place; size and header cases carry a valid body. If generators and
 //! parser drift apart, a test here fails.
+#![cfg(feature = "proptest")]
 
 use std::collections::BTreeSet;
 

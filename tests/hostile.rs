@@ -1,5 +1,6 @@
 //! Hostile input: the parser never panics, never overflows the stack, and stops at the
 //! first byte that decides the verdict.
+#![cfg(feature = "proptest")]
 
 use devices_harness::{ErrorKind, from_bytes, fuzz};
 use proptest::prelude::*;

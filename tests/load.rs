@@ -2,6 +2,7 @@
 //! metrics and the integrity pass; a server that loses writes, a stalled target, a failing
 //! threshold; and two worker processes merged. goose keeps process-wide state, so the
 //! in-process runs take a lock and run one at a time.
+#![cfg(feature = "cli")]
 
 use std::time::{Duration, Instant};
 

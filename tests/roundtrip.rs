@@ -1,5 +1,6 @@
 //! Round-trip properties: model -> bytes -> model, and bytes -> model -> bytes -> model,
 //! over generated valid devices in many JSON spellings.
+#![cfg(feature = "proptest")]
 
 use devices_harness::generate::{Rng, render::render, valid};
 use devices_harness::{Profile, from_bytes, to_vec};

@@ -1,6 +1,7 @@
 //! `devices-harness run`, the main job, as a user runs it: a small budget against the
 //! embedded server (passes) and against a target that answers 500 to everything (fails);
 //! the report directory is validated file by file.
+#![cfg(feature = "cli")]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The reference server against every rule and status of CONTRACT.md, in-process with
 //! `tower::ServiceExt::oneshot` (and once over a real socket), on an in-memory store.
+#![cfg(all(feature = "server", feature = "proptest"))]
 
 use std::net::SocketAddr;
 

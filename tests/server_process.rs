@@ -1,5 +1,6 @@
 //! The reference server as a process and over real sockets: crash durability (kill -9),
 //! 1,000 concurrent creates, slow clients, graceful shutdown.
+#![cfg(feature = "cli")]
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};

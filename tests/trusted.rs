@@ -5,6 +5,7 @@
 //! alone on serde_json, and takes the other reading at every point the contract leaves
 //! open; a first test proves that it does. `tests/check.rs` catches every broken variant
 //! around it as well as around the reference server.
+#![cfg(feature = "run")]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! `devices-harness validate`: verdicts, formats and exit codes, through the real binary.
+#![cfg(feature = "cli")]
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -51,7 +51,9 @@ pub fn replay(check: fn(&[u8]) -> Result<(), String>) {
 pub fn json_mutator(data: &mut [u8], size: usize, max_size: usize, seed: u32) -> usize {
     let bytes_only = std::env::var_os("DH_FUZZ_BYTES_ONLY").is_some();
     if !bytes_only && seed % 2 == 0 {
-        if let Some(m) = devices_harness::fuzz::mutate_json(&data[..size], u64::from(seed)) {
+        if let Some(m) =
+            devices_harness::generate::mutate::mutate_json(&data[..size], u64::from(seed))
+        {
             if m.len() <= max_size {
                 data[..m.len()].copy_from_slice(&m);
                 return m.len();

@@ -267,7 +267,7 @@ const HOSTILE_BYTES: &[u8] = b"\"{}[],:\\\x00\xff0-e. \tntf\x7f\xc3\xed\xa0";
 /// `body` after one JSON-aware change, or 1 to 4 byte edits; and which.
 fn mutate(mut body: Vec<u8>, src: &mut impl Source) -> (Vec<u8>, &'static str) {
     if src.below(2) == 0
-        && let Some(changed) = crate::fuzz::mutate_json(&body, src.bits())
+        && let Some(changed) = crate::generate::mutate::mutate_json(&body, src.bits())
     {
         return (changed, "a JSON-aware change");
     }

@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::oracles::Oracle;
 use super::report::{Finding, Reproducer};
 use super::watch::{Event, EventKind};
 use crate::contract::Level;
+use crate::target::oracles::Oracle;
 
 /// What kind of cause.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -9,10 +9,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::causes::{Cause, CauseKind};
-use super::oracles::Oracle;
+use super::collect::Draft;
 use super::watch::Event;
-use super::{Config, Draft, Target};
+use super::{Config, Target};
 use crate::contract::Level;
+use crate::target::oracles::Oracle;
+use crate::text::{plural, shell_quote, xml};
 
 /// The JSON report's schema id (bumped on incompatible change).
 pub const SCHEMA: &str = "devices-harness/check-report/1";
@@ -288,7 +290,7 @@ fn finding(i: usize, d: Draft, target: &Target, config: &Config, base: &str) -> 
         config,
         base,
     );
-    let contract = super::oracles::contract_section(d.violation.oracle, &d.violation.rule);
+    let contract = crate::target::oracles::contract_section(d.violation.oracle, &d.violation.rule);
     Finding {
         id: format!("F{}", i + 1),
         cause: d.violation.cause.clone().unwrap_or_default(),
@@ -393,16 +395,6 @@ pub(crate) fn reproducer(
         curl,
         replay,
     }
-}
-
-/// `n word`, with an `s` unless `n` is 1: `1 error`, `3 warnings`.
-pub fn plural(n: u64, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
-/// `s` in single quotes for a POSIX shell.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 fn printf_escape(bytes: &[u8]) -> String {
@@ -579,7 +571,7 @@ impl Report {
             let _ = writeln!(
                 s,
                 "  curl:     {}",
-                super::oracles::clip(&f.reproduce.curl, 2000)
+                crate::target::oracles::clip(&f.reproduce.curl, 2000)
             );
         }
         let _ = writeln!(
@@ -631,7 +623,7 @@ impl Report {
                 let _ = writeln!(s, "  stderr:");
                 let from = c.stderr_tail.len().saturating_sub(12);
                 for line in &c.stderr_tail[from..] {
-                    let _ = writeln!(s, "    | {}", super::oracles::clip(line, 200));
+                    let _ = writeln!(s, "    | {}", crate::target::oracles::clip(line, 200));
                 }
             }
             if let Some(sh) = &c.shrink {
@@ -645,7 +637,11 @@ impl Report {
             }
             match &c.reproduce {
                 Some(r) => {
-                    let _ = writeln!(s, "  curl:     {}", super::oracles::clip(&r.curl, 2000));
+                    let _ = writeln!(
+                        s,
+                        "  curl:     {}",
+                        crate::target::oracles::clip(&r.curl, 2000)
+                    );
                 }
                 None if c.kind != CauseKind::Violation => {
                     let _ = writeln!(s, "  curl:     (no single request reproduced it)");
@@ -777,23 +773,4 @@ pub fn junit_document(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" time=\"{seconds:.3}\">\n{suites}</testsuites>\n",
         xml(name)
     )
-}
-
-/// Text escaped for XML content and attributes (characters XML 1.0 cannot hold become
-/// `U+FFFD`).
-pub fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -21,8 +21,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::spawn::Spawned;
-use super::transport::{Body, Request, Response, Transport, TransportError};
+use crate::target::spawn::Spawned;
+use crate::target::transport::{Body, Request, Response, Transport, TransportError};
 
 /// Candidates the shrinker may try for a crash.
 const CRASH_SHRINK_BUDGET: usize = 100;

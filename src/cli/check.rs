@@ -34,14 +34,14 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
     /// Longest wait for one whole exchange.
-    #[arg(long, default_value = "10s", value_parser = super::parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = crate::text::parse_duration)]
     pub timeout: Duration,
     /// Re-run only this case (`SEED:INDEX`, from a report), shrinking it when it fails.
     #[arg(long)]
     pub replay: Option<CaseId>,
     /// After the probes, fuzz for this long: malformed and mutated bodies at volume (each
     /// mutation judged by the suite's parser), a liveness probe between bursts.
-    #[arg(long, value_parser = super::parse_duration)]
+    #[arg(long, value_parser = crate::text::parse_duration)]
     pub fuzz_time: Option<Duration>,
     /// Skip the probes with 4 MiB and trickled bodies.
     #[arg(long)]

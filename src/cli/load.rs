@@ -9,9 +9,9 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use goose::config::GooseConfiguration;
 
-use crate::check::Credentials;
 use crate::load::{self, Integrity, Options, Weights, WorkerReport};
 use crate::server::{Ephemeral, User};
+use crate::target::Credentials;
 
 /// Arguments of `load`.
 #[derive(Args)]

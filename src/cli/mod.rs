@@ -109,7 +109,7 @@ pub struct TargetArgs {
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_restarts: u32,
     /// How long to wait for a spawned target to answer, at each start.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = crate::text::parse_duration)]
     pub spawn_wait: std::time::Duration,
 }
 
@@ -126,23 +126,23 @@ pub struct ThrottleArgs {
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub retries_429: u32,
     /// The longest single wait for a 429, whatever `Retry-After` says.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = crate::text::parse_duration)]
     pub max_retry_wait: std::time::Duration,
 }
 
 impl ThrottleArgs {
     /// The policy.
-    pub fn throttle(&self) -> anyhow::Result<crate::check::Throttle> {
+    pub fn throttle(&self) -> anyhow::Result<crate::target::Throttle> {
         if let Some(rate) = self.rate
             && !(rate.is_finite() && rate > 0.0)
         {
             anyhow::bail!("--rate must be a positive number of requests per second");
         }
-        Ok(crate::check::Throttle {
+        Ok(crate::target::Throttle {
             rate: self.rate,
             retries: self.retries_429,
             max_wait: self.max_retry_wait,
-            ..crate::check::Throttle::default()
+            ..crate::target::Throttle::default()
         })
     }
 }
@@ -158,7 +158,7 @@ impl TargetArgs {
             Option<crate::check::Credentials>,
         )>,
     > {
-        use crate::check::Credentials;
+        use crate::target::Credentials;
         let url = match (&self.target, &self.spawn) {
             (Some(url), _) => url.clone(),
             // The spawned target's URL, known once it runs.
@@ -182,37 +182,14 @@ impl TargetArgs {
     pub async fn start(
         &self,
         log_dir: Option<&std::path::Path>,
-    ) -> anyhow::Result<Option<std::sync::Arc<crate::check::spawn::Spawned>>> {
+    ) -> anyhow::Result<Option<std::sync::Arc<crate::target::spawn::Spawned>>> {
         let Some(command) = &self.spawn else {
             return Ok(None);
         };
         let spawned =
-            crate::check::spawn::Spawned::start(command, log_dir, self.spawn_wait).await?;
+            crate::target::spawn::Spawned::start(command, log_dir, self.spawn_wait).await?;
         Ok(Some(std::sync::Arc::new(spawned)))
     }
-}
-
-/// A duration such as `10s`, `500ms`, `2m` or `1.5` (seconds).
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let t = text.trim();
-    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => t.split_at(i),
-        None => (t, "s"),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration (try 10s, 500ms, 2m)"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(format!("'{text}': unknown unit '{unit}' (ms, s, m, h)")),
-    };
-    if !(seconds.is_finite() && seconds >= 0.0) {
-        return Err(format!("'{text}' is not a duration"));
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// `seed` or the path of a TOML profile file.

@@ -23,7 +23,7 @@ pub struct RunArgs {
     pub profile: String,
     /// The whole run's time: 15% and 6 s for probes, shrinking and read-back; of the
     /// rest, 30% generated cases, 30% fuzzing, 40% load.
-    #[arg(long, default_value = "60s", value_parser = super::parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = crate::text::parse_duration)]
     pub budget: Duration,
     /// The report directory.
     #[arg(long, default_value = "devices-harness-report")]

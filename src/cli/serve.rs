@@ -29,10 +29,10 @@ pub struct ServeArgs {
     #[arg(long)]
     pub rate_limit: Option<u32>,
     /// Longest wait for a request's headers (`10s`, `500ms`).
-    #[arg(long, default_value = "10s", value_parser = super::parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = crate::text::parse_duration)]
     pub header_timeout: Duration,
     /// Longest wait between two chunks of a request body.
-    #[arg(long, default_value = "10s", value_parser = super::parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = crate::text::parse_duration)]
     pub body_timeout: Duration,
     /// `seed` (built in) or a TOML profile file.
     #[arg(long, default_value = "seed")]

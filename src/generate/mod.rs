@@ -13,7 +13,8 @@
 //! - [`render`]: the many equivalent JSON spellings of one device;
 //! - [`malformed`]: the defect taxonomy, and cases that each break exactly one rule;
 //! - [`fast`]: `Generator::new(seed)`, payloads by weight with no proptest machinery;
-//! - [`record`]: cases as JSON records, for `gen` and `corpus export`.
+//! - [`record`]: cases as JSON records, for `gen` and `corpus export`;
+//! - [`mutate`]: JSON-aware mutation of any body, for the checker and the fuzz targets.
 //!
 //! ```
 //! use devices_harness::{Profile, from_bytes, generate::{Rng, render, valid}};
@@ -27,6 +28,7 @@
 
 pub mod fast;
 pub mod malformed;
+pub mod mutate;
 pub mod record;
 pub mod render;
 pub mod valid;

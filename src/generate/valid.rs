@@ -4,18 +4,14 @@
 //! +/-14:00, both base64 alphabets, empty and large collections, null everywhere it is
 //! allowed, an optional client id and annotations.
 
-use std::sync::Arc;
-
-use proptest::prelude::*;
-
-use super::{Replay, Source};
+use super::Source;
 use crate::contract::{Base, Edm, Profile, PropertyDef};
 use crate::model::{
     Binary, Complex, DateTimeOffset, Device, Guid, Member, RawJson, Value, days_in_month,
     is_leap_year,
 };
 use crate::scan::is_special;
-use crate::ser::{write_escape, write_i32, write_str, write_str_content};
+use crate::scan::{write_escape, write_i32, write_str, write_str_content};
 
 /// Characters that break naive JSON handling: escapes, NUL, controls, DEL, combining
 /// marks, bidi controls, zero-width and line separators, noncharacters, astral ones.
@@ -272,31 +268,6 @@ fn text_into(edm: Edm, max_utf16: Option<usize>, src: &mut impl Source, out: &mu
         Edm::Guid => guid_into(src, out),
         Edm::Boolean | Edm::Int32 => {}
     }
-}
-
-/// A shrinkable proptest strategy for valid devices under `profile`: proptest draws a
-/// vector of choices and shrinks it toward fewer and smaller ones, which the generator
-/// turns into simpler devices (absent, null, empty, zero).
-pub fn strategy(profile: &Profile) -> BoxedStrategy<Device> {
-    let profile = Arc::new(profile.clone());
-    prop::collection::vec(any::<u64>(), 0..2048)
-        .prop_map(move |choices| device(&profile, &mut Replay::new(&choices)))
-        .boxed()
-}
-
-/// A valid device and one of its JSON spellings (member order, whitespace, escapes), as
-/// a shrinkable strategy: what a parser under test should read back as that device.
-pub fn body_strategy(profile: &Profile) -> BoxedStrategy<(Device, Vec<u8>)> {
-    let profile = Arc::new(profile.clone());
-    (
-        strategy(&profile),
-        prop::collection::vec(any::<u64>(), 0..1024),
-    )
-        .prop_map(move |(device, choices)| {
-            let body = super::render::render(&profile, &device, &mut Replay::new(&choices));
-            (device, body)
-        })
-        .boxed()
 }
 
 /// The value of one property: present when required, absent sometimes when not; null
@@ -608,5 +579,46 @@ fn guid_into(src: &mut impl Source, out: &mut String) {
     Guid::write_random(bits, out);
     if src.one_in(4) {
         out[start..].make_ascii_uppercase();
+    }
+}
+
+#[cfg(feature = "proptest")]
+pub use strategies::{body_strategy, strategy};
+
+#[cfg(feature = "proptest")]
+mod strategies {
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+
+    use super::device;
+    use crate::contract::Profile;
+    use crate::generate::Replay;
+    use crate::model::Device;
+
+    /// A shrinkable proptest strategy for valid devices under `profile`: proptest draws a
+    /// vector of choices and shrinks it toward fewer and smaller ones, which the generator
+    /// turns into simpler devices (absent, null, empty, zero).
+    pub fn strategy(profile: &Profile) -> BoxedStrategy<Device> {
+        let profile = Arc::new(profile.clone());
+        prop::collection::vec(any::<u64>(), 0..2048)
+            .prop_map(move |choices| device(&profile, &mut Replay::new(&choices)))
+            .boxed()
+    }
+
+    /// A valid device and one of its JSON spellings (member order, whitespace, escapes), as
+    /// a shrinkable strategy: what a parser under test should read back as that device.
+    pub fn body_strategy(profile: &Profile) -> BoxedStrategy<(Device, Vec<u8>)> {
+        let profile = Arc::new(profile.clone());
+        (
+            strategy(&profile),
+            prop::collection::vec(any::<u64>(), 0..1024),
+        )
+            .prop_map(move |(device, choices)| {
+                let body =
+                    crate::generate::render::render(&profile, &device, &mut Replay::new(&choices));
+                (device, body)
+            })
+            .boxed()
     }
 }

@@ -20,11 +20,12 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::Mutex;
 
 use super::Shared;
-use crate::check::Response as Answer;
-use crate::check::transport::MAX_RESPONSE_BYTES;
+use crate::target::Response as Answer;
+use crate::target::transport::MAX_RESPONSE_BYTES;
 
 /// Which client sends the requests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Client {
     /// A direct HTTP/1.1 connection per goose user for `http://` targets (goose's client
     /// for `https://`, or with `--throttle-requests`).

@@ -10,9 +10,9 @@ use http::Method;
 use serde::{Deserialize, Serialize};
 
 use super::{Created, Shared};
-use crate::check::oracles::{answer_device, same_device};
-use crate::check::{Oracle, Request, Transport};
 use crate::generate::{Rng, Source};
+use crate::target::oracles::{answer_device, same_device};
+use crate::target::{Oracle, Request, Transport};
 
 /// How many created devices are read back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,9 +149,9 @@ async fn read_one(transport: &Transport, shared: &Shared, c: Created) -> Verdict
         .header("authorization", &format!("Bearer {}", creds.token));
     // A 429 is waited out and the read sent again; still throttled, it is unanswered
     // (never a lost write).
-    let throttle = crate::check::Throttle::default();
+    let throttle = crate::target::Throttle::default();
     let sent =
-        crate::check::throttle::send(transport, &req, Duration::from_secs(10), &throttle, None);
+        crate::target::throttle::send(transport, &req, Duration::from_secs(10), &throttle, None);
     let r = match sent.await.result {
         Ok(r) => r,
         Err(e) => return Verdict::Unanswered(format!("GET {}: {e}", c.read_path)),
@@ -160,7 +160,7 @@ async fn read_one(transport: &Transport, shared: &Shared, c: Created) -> Verdict
         return Verdict::Lost(format!(
             "GET {} after its 201: {}",
             c.read_path,
-            crate::check::oracles::seen(&r)
+            crate::target::oracles::seen(&r)
         ));
     }
     let id = c.read_path.rsplit('/').next().unwrap_or("");

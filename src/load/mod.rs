@@ -16,11 +16,11 @@ use bytes::Bytes;
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
 
-use crate::check::Credentials;
 use crate::contract::Profile;
 use crate::generate::Rng;
 use crate::generate::fast::Generator;
 use crate::generate::malformed::{Defect, MalformedCase};
+use crate::target::Credentials;
 
 mod client;
 mod integrity;
@@ -233,7 +233,7 @@ impl Attack {
         let mut rng = Rng::new(options.seed ^ 0x57a2);
         let stranger = rng.guid();
         let mut shared = Shared {
-            reading: crate::check::oracles::reading_profile(&options.profile),
+            reading: crate::target::oracles::reading_profile(&options.profile),
             profile: options.profile.clone(),
             seed: options.seed,
             worker_index: options.worker_index,
@@ -316,7 +316,7 @@ pub async fn run(
         .clone()
         .ok_or_else(|| anyhow::anyhow!("no target host"))?;
     let mut options = options.clone();
-    match goose.timeout.as_deref().map(crate::cli::parse_duration) {
+    match goose.timeout.as_deref().map(crate::text::parse_duration) {
         Some(Ok(t)) => options.request_timeout = t,
         Some(Err(e)) => anyhow::bail!("--timeout: {e}"),
         None => goose.timeout = Some(options.request_timeout.as_secs_f64().to_string()),
@@ -334,7 +334,7 @@ pub async fn run(
     let run_time = goose
         .run_time
         .as_deref()
-        .and_then(|t| crate::cli::parse_duration(t).ok());
+        .and_then(|t| crate::text::parse_duration(t).ok());
     let started = Instant::now();
     let execute = GooseAttack::initialize_with_config(goose)?
         .register_scenario(attack.scenario()?)

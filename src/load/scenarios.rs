@@ -23,12 +23,12 @@ use http::Method;
 
 use super::client::{self, Connection, Out, Sent, settle};
 use super::{Created, Shared};
-use crate::check::Oracle;
-use crate::check::oracles::{answer_device, same_device};
 use crate::contract::ClientId;
 use crate::generate::fast::Generator;
 use crate::generate::malformed::{Authorization, PathKind};
 use crate::generate::{Rng, Source, valid};
+use crate::target::Oracle;
+use crate::target::oracles::{answer_device, same_device};
 
 /// One goose user's own state.
 #[derive(Clone)]

@@ -5,9 +5,10 @@
 use std::fmt::Write as _;
 
 use super::RunReport;
-use crate::check::{Oracle, plural, xml as esc};
 use crate::contract::Level;
 use crate::load::{LATENCY_BOUNDS_US, Second};
+use crate::target::Oracle;
+use crate::text::{plural, xml as esc};
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1f24}\
 h1{margin-bottom:.2rem}.verdict{padding:.6rem 1rem;border-radius:6px;font-weight:600}\

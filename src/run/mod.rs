@@ -14,10 +14,12 @@ use anyhow::Context;
 use goose::config::GooseConfiguration;
 use serde::Serialize;
 
-use crate::check::{self, Credentials, Target, Transport, plural};
+use crate::check;
 use crate::contract::{Level, Profile};
 use crate::load::{self, Options, Second, WorkerReport};
 use crate::server::Ephemeral;
+use crate::target::{Credentials, Target, Transport};
+use crate::text::plural;
 
 mod html;
 
@@ -128,7 +130,7 @@ pub async fn run(config: &RunConfig) -> anyhow::Result<RunReport> {
     };
     let spawned = match &config.spawn {
         Some(cmd) => Some(std::sync::Arc::new(
-            check::spawn::Spawned::start(cmd, Some(&config.out), config.spawn_wait).await?,
+            crate::target::Spawned::start(cmd, Some(&config.out), config.spawn_wait).await?,
         )),
         None => None,
     };
@@ -147,7 +149,7 @@ pub async fn run(config: &RunConfig) -> anyhow::Result<RunReport> {
 async fn phases(
     config: &RunConfig,
     embedded: Option<&Ephemeral>,
-    spawned: Option<std::sync::Arc<check::spawn::Spawned>>,
+    spawned: Option<std::sync::Arc<crate::target::Spawned>>,
     started: Instant,
 ) -> anyhow::Result<RunReport> {
     let target = match (&config.target, embedded) {
@@ -490,14 +492,14 @@ fn junit(r: &RunReport) -> String {
             match failure {
                 None => suites.push_str(&format!(
                     "    <testcase classname=\"load\" name=\"{}\"/>\n",
-                    check::xml(name)
+                    crate::text::xml(name)
                 )),
                 Some(why) => {
                     failures += 1;
                     suites.push_str(&format!(
                         "    <testcase classname=\"load\" name=\"{}\">\n      <failure message=\"{}\"/>\n    </testcase>\n",
-                        check::xml(name),
-                        check::xml(why)
+                        crate::text::xml(name),
+                        crate::text::xml(why)
                     ));
                 }
             }

@@ -1,0 +1,90 @@
+//! Encoding defects inside strings: raw control characters, bad escapes, a byte order
+//! mark, invalid or overlong UTF-8, lone surrogates.
+
+use super::doc::Doc;
+use super::{Broken, Defect, pick};
+use crate::answer::Expected;
+use crate::error::Rule;
+use crate::generate::Source;
+
+/// `doc` broken by `defect`, one of this module's; `None` when it does not apply.
+pub(super) fn apply(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<Broken> {
+    let body_rule = Expected::body;
+    Some(match defect {
+        Defect::ControlCharacter => {
+            let c = src.below(0x20) as u8;
+            let at = doc.inject_in_string(&[c], src);
+            (
+                doc.render(),
+                body_rule(Rule::ControlCharacter, None),
+                format!("raw byte {c:#04x} in {at}"),
+            )
+        }
+        Defect::BadEscape => {
+            let form = pick(src, &["\\x41", "\\'", "\\U0041", "\\u12G4", "\\a", "\\0"]);
+            let at = doc.inject_in_string(form.as_bytes(), src);
+            (
+                doc.render(),
+                body_rule(Rule::InvalidEscape, None),
+                format!("{form} in {at}"),
+            )
+        }
+        Defect::Bom => {
+            let mut b = vec![0xef, 0xbb, 0xbf];
+            b.extend_from_slice(&doc.render());
+            (
+                b,
+                body_rule(Rule::Bom, None),
+                "UTF-8 BOM before the body".into(),
+            )
+        }
+        Defect::InvalidUtf8 | Defect::OverlongUtf8 => {
+            let forms: &[&[u8]] = if defect == Defect::InvalidUtf8 {
+                &[
+                    b"\xff",
+                    b"\xfe",
+                    b"\x80",
+                    b"\xc3",
+                    b"\xe2\x82",
+                    b"\xed\xa0\x80",
+                    b"\xf4\x90\x80\x80",
+                    b"\xf8\x88\x80\x80\x80",
+                ]
+            } else {
+                &[
+                    b"\xc0\xaf",
+                    b"\xc1\xbf",
+                    b"\xe0\x80\xaf",
+                    b"\xf0\x80\x80\xaf",
+                ]
+            };
+            let form = forms[src.below(forms.len() as u64) as usize];
+            let at = doc.inject_in_string(form, src);
+            (
+                doc.render(),
+                body_rule(Rule::InvalidUtf8, None),
+                format!("bytes {form:02x?} in {at}"),
+            )
+        }
+        Defect::LoneSurrogate => {
+            let form = pick(
+                src,
+                &[
+                    "\\ud800",
+                    "\\udbff",
+                    "\\udc00",
+                    "\\uDFFF",
+                    "\\ud800\\u0041",
+                    "\\ud83d\\ud83d",
+                ],
+            );
+            let at = doc.inject_in_string(form.as_bytes(), src);
+            (
+                doc.render(),
+                body_rule(Rule::LoneSurrogate, None),
+                format!("{form} in {at}"),
+            )
+        }
+        _ => return None,
+    })
+}
