@@ -45,7 +45,19 @@ impl FromStr for CaseId {
     }
 }
 
+/// Written as `SEED:INDEX`, the form `--replay` takes.
+impl serde::Serialize for CaseId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl CaseId {
+    /// Whether the case was sent by the fuzz phase (not one of the generated cases).
+    pub fn in_fuzz_phase(self) -> bool {
+        self.index >= FUZZ_BASE
+    }
+
     /// The random source of this case (independent of every other case's).
     pub fn rng(self) -> Rng {
         let mut mix = Rng::new(self.seed ^ self.index.wrapping_mul(0x9e37_79b9_7f4a_7c15));

@@ -48,7 +48,7 @@ pub struct Cause {
     /// The smallest request that shows it.
     pub reproduce: Option<Reproducer>,
     /// The generated case of that request, when it was one (`SEED:INDEX`).
-    pub case: Option<String>,
+    pub case: Option<super::CaseId>,
     /// For a crash of a spawned target: how it ended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit: Option<String>,

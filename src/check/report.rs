@@ -121,7 +121,7 @@ pub struct Finding {
     /// The part of CONTRACT.md the rule comes from, to judge the finding by.
     pub contract: &'static str,
     /// The generated case (`SEED:INDEX`), when it came from one.
-    pub case: Option<String>,
+    pub case: Option<super::CaseId>,
     /// Shrinking: candidates tried and kept (`None` when not shrunk).
     pub shrink: Option<ShrinkReport>,
     /// The request, minimal when shrunk.
@@ -303,7 +303,7 @@ fn finding(i: usize, d: Draft, target: &Target, config: &Config, base: &str) -> 
         expected: d.violation.expected,
         seen: d.violation.seen,
         occurrences: d.occurrences,
-        case: case.map(|c| c.to_string()),
+        case,
         shrink: d.shrunk.map(|s| ShrinkReport {
             tries: s.tries,
             steps: s.steps,

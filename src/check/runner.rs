@@ -157,23 +157,21 @@ fn progress_bar(config: &Config, what: &str, len: u64) -> indicatif::ProgressBar
     bar
 }
 
-/// The HTTP request of a generated case.
-fn case_request(ctx: &Ctx, case: &Case, id: CaseId) -> (Request, String) {
-    let (path, endpoint) = match case.headers.path {
-        PathKind::Me => ("/me/devices".to_owned(), "POST /me/devices"),
+/// The HTTP request of a generated case, and the route it creates on (as reports name it,
+/// `/users/{id}/devices`).
+fn case_request(ctx: &Ctx, case: &Case, id: CaseId) -> (Request, &'static str) {
+    let (path, route) = match case.headers.path {
+        PathKind::Me => ("/me/devices".to_owned(), "/me/devices"),
         PathKind::OwnUser => (
             format!("/users/{}/devices", ctx.user().user_id),
-            "POST /users/{id}/devices",
+            "/users/{id}/devices",
         ),
         PathKind::OtherUser => {
             let other = match ctx.other() {
                 Some(o) => o.user_id.clone(),
                 None => id.rng().guid().as_str().to_owned(),
             };
-            (
-                format!("/users/{other}/devices"),
-                "POST /users/{id}/devices",
-            )
+            (format!("/users/{other}/devices"), "/users/{id}/devices")
         }
     };
     let mut req = Request::new(Method::POST, path).body(case.bytes.clone());
@@ -192,12 +190,13 @@ fn case_request(ctx: &Ctx, case: &Case, id: CaseId) -> (Request, String) {
         req = req.header("client-request-id", crid.as_str());
     }
     req.tag = Some(case.kind.name());
-    (req, endpoint.to_owned())
+    (req, route)
 }
 
 /// Sends one generated case and judges its answer against every answer the case allows.
 pub(super) async fn run_case(ctx: &Ctx, case: &Case, id: CaseId) -> Vec<Check> {
-    let (req, endpoint) = case_request(ctx, case, id);
+    let (req, route) = case_request(ctx, case, id);
+    let endpoint = format!("POST {route}");
     let mut checks = Vec::new();
     let Some(resp) = exchange(ctx, &req, &endpoint, &mut checks).await else {
         if throttled(&checks) {
@@ -215,7 +214,7 @@ pub(super) async fn run_case(ctx: &Ctx, case: &Case, id: CaseId) -> Vec<Check> {
     let created = resp.status == 201 && v.is_empty();
     checks.push(check(case.oracle, &endpoint, &req, v));
     if created && let Some(device) = &case.device {
-        probes::round_trip(ctx, &endpoint, &req, &resp, device, &mut checks).await;
+        probes::round_trip(ctx, route, &req, &resp, device, &mut checks).await;
     }
     checks
 }

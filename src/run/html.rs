@@ -167,7 +167,11 @@ pub fn render(r: &RunReport) -> String {
                 .as_ref()
                 .map(|s| format!(", shrunk in {} steps", s.steps))
                 .unwrap_or_default();
-            let _ = write!(h, "<br>case: <code>{}</code>{shrunk}", esc(case));
+            let _ = write!(
+                h,
+                "<br>case: <code>{}</code>{shrunk}",
+                esc(&case.to_string())
+            );
         }
         h.push_str("</p>");
         let payload = match (&f.reproduce.body, &f.reproduce.body_base64) {

@@ -192,7 +192,7 @@ async fn phases(
     let fuzz_errors = check
         .findings
         .iter()
-        .filter(|f| f.level == Level::Error && f.case.as_deref().is_some_and(is_fuzz_case))
+        .filter(|f| f.level == Level::Error && f.case.is_some_and(check::CaseId::in_fuzz_phase))
         .count();
     let check_errors = check.errors() - fuzz_errors;
     let mut phases = vec![
@@ -271,11 +271,6 @@ async fn phases(
         check,
         load: Some(load),
     })
-}
-
-fn is_fuzz_case(id: &str) -> bool {
-    id.parse::<check::CaseId>()
-        .is_ok_and(|c| c.index >= crate::check::FUZZ_BASE)
 }
 
 async fn load_phase(

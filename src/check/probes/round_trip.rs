@@ -11,16 +11,17 @@ use crate::model::Device;
 use crate::target::oracles::{self, Oracle, Violation, answer_device, same_device};
 use crate::target::{Request, Response};
 
-/// The 201 of `req` (which sent `device`) and a read-back: same device, fresh GUID id,
-/// `@odata.type`, `Location`.
+/// The 201 of `req` (which sent `device` to the collection `route`) and a read-back: same
+/// device, fresh GUID id, `@odata.type`, `Location`.
 pub(crate) async fn round_trip(
     ctx: &Ctx,
-    endpoint: &str,
+    route: &str,
     req: &Request,
     resp: &Response,
     device: &Device,
     checks: &mut Vec<Check>,
 ) {
+    let endpoint = &format!("POST {route}");
     let profile = ctx.profile();
     let honour = profile.policies().client_id == ClientId::Honour;
     let client_id = device
@@ -68,7 +69,7 @@ pub(crate) async fn round_trip(
         _ => format!("{collection}/{id}"),
     };
     let get = ctx.authorized(Request::new(Method::GET, read_path));
-    let read_endpoint = endpoint.replacen("POST", "GET", 1) + "/{id}";
+    let read_endpoint = format!("GET {route}/{{id}}");
     if let Some(back) = exchange(ctx, &get, &read_endpoint, checks).await {
         if back.status != 200 {
             v.push(Violation::new(
