@@ -5,6 +5,8 @@
 //! Everything stands on one question answered the same way everywhere: *is this byte
 //! string a valid device, and if not, exactly why?*
 //!
+//! The core (no cargo features; serde, serde_json, toml and thiserror only):
+//!
 //! - [`contract`]: the property table and policies, as data ([`Profile`]); the only
 //!   module that names a property;
 //! - [`model`]: [`Device`] and the lexical-form-keeping value types;
@@ -13,12 +15,19 @@
 //! - [`error`]: [`PayloadError`], which rule was broken and where; [`Rule`] and [`GraphCode`];
 //! - [`answer`]: what a conforming target may answer ([`answer::Expected`]), every reading
 //!   the contract leaves open;
-//! - [`generate`]: valid devices as proptest strategies, and their JSON spellings;
-//! - [`run`]: the main job, every phase into one report directory;
-//! - [`check`]: the conformance checker, over HTTP or in process;
-//! - [`load`]: goose load scenarios, the integrity pass and report merging;
+//! - [`generate`]: valid and malformed devices, their JSON spellings, JSON-aware mutation
+//!   (proptest strategies with the `proptest` feature, `Arbitrary` with `arbitrary`);
 //! - [`fuzz`]: the bodies of the fuzz targets, replayed by `cargo test`;
-//! - [`cli`]: the `devices-harness` command line.
+//! - [`text`]: small text helpers shared by reports and the command line.
+//!
+//! On top, each behind its feature (all on by default):
+//!
+//! - `server`: the reference devices server (axum, SQLite);
+//! - `target`: how the suite talks to a target and judges one answer;
+//! - `check`: the conformance checker, over HTTP or in process;
+//! - `load`: goose load scenarios, the integrity pass and report merging;
+//! - `run`: the main job, every phase into one report directory;
+//! - `cli`: the `devices-harness` command line.
 //!
 //! ```
 //! use devices_harness::{from_bytes, to_vec};

@@ -22,6 +22,13 @@ pub struct Device {
 }
 
 impl Device {
+    /// The value of the property `name` of `profile`: `None` when absent (or no such
+    /// property), `Some(Value::Null)` when null.
+    pub fn get(&self, profile: &Profile, name: &str) -> Option<&Value> {
+        let i = profile.property_index(name)?;
+        self.properties.get(i)?.as_ref()
+    }
+
     /// A device with every property of `profile` absent.
     pub fn empty(profile: &Profile) -> Device {
         Device {

@@ -367,7 +367,7 @@ async fn a_failing_case_is_shrunk_reproduced_and_replayed() {
     // --replay runs exactly that case, and finds it again.
     let (transport, users) = broken(Break::RejectNonAscii);
     let replay = Config {
-        replay: finding.case.as_ref().map(|c| c.parse().unwrap()),
+        replay: finding.case,
         ..config(200)
     };
     let again = check::run(&target(transport, &users, true), &replay)

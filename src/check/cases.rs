@@ -135,7 +135,7 @@ pub struct Case {
     pub expected: Expected,
     /// One line on what was sent.
     pub description: String,
-    /// Every choice that built it: [`replay`] of these gives the same case.
+    /// Every choice that built it: replaying these gives the same case.
     pub choices: Vec<u64>,
 }
 

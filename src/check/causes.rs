@@ -1,7 +1,7 @@
 //! Causes, not symptoms: every finding belongs to one cause, and a report lists causes
 //! first, crash > hang > error > warning, each with its smallest reproducer.
 //!
-//! A crash or a hang is a cause of its own ([`super::watch`]), and the findings of the
+//! A crash or a hang is a cause of its own (seen by the crash watch), and the findings of the
 //! requests it broke are its symptoms. The other findings group by oracle, rule family
 //! and the answer seen: the differences found in one kind of response are one cause
 //! listing what differs ("26 of 26 properties differ"), and the same wrong answer across

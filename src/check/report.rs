@@ -140,7 +140,7 @@ pub struct ShrinkReport {
 /// A whole run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    /// [`SCHEMA`].
+    /// The schema this report follows (`schemas/check-report.schema.json`).
     pub schema: &'static str,
     /// `devices-harness <version>`.
     pub tool: String,

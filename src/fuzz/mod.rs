@@ -6,9 +6,9 @@
 //! |---|---|
 //! | [`parse_bytes`] | any bytes: no panic; an accepted device round-trips and serializes to a fixpoint |
 //! | [`parse_differential`] | our "readable JSON" verdict equals `serde_json`'s, but for documented differences |
-//! | [`roundtrip_structured`] | an `Arbitrary` device serializes and parses back equal, in any spelling |
-//! | [`malformed_agreement`] | an `Arbitrary` (device, defect) is rejected with exactly that defect's rule |
-//! | [`server_request`] | an `Arbitrary` HTTP request to the reference server: never a 5xx; a 201 reads back |
+//! | `roundtrip_structured` | an `Arbitrary` device serializes and parses back equal, in any spelling |
+//! | `malformed_agreement` | an `Arbitrary` (device, defect) is rejected with exactly that defect's rule |
+//! | `server_request` | an `Arbitrary` HTTP request to the reference server: never a 5xx; a 201 reads back |
 //!
 //! The parse targets' custom mutator is [`crate::generate::mutate::mutate_json`].
 

@@ -112,7 +112,7 @@ impl Generator {
     }
 
     /// A malformed case of `defect`, or `None` when it does not apply to the profile.
-    /// The same bytes as [`malformed`] on the device [`Generator::valid_device`] would
+    /// The same bytes as [`malformed`](super::malformed::malformed) on the device [`Generator::valid_device`] would
     /// give from the same state, without building the device.
     pub fn malformed_of(&mut self, defect: Defect) -> Option<MalformedCase> {
         malformed_generated(&self.profile, defect, &mut self.rng, &mut self.scratch)

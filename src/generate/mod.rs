@@ -3,7 +3,7 @@
 //! One generator serves three drivers: every decision is drawn from a [`Source`], and
 //! choice 0 is always the simplest option (absent, null, empty, zero). So the same code is
 //!
-//! - a shrinkable proptest strategy ([`valid::strategy`]): proptest draws and shrinks a
+//! - a shrinkable proptest strategy (`valid::strategy`, feature `proptest`): proptest draws and shrinks a
 //!   vector of choices ([`Replay`]), and a shorter or smaller vector is a simpler device;
 //! - a fast seeded generator for load ([`fast::Generator`], on [`Rng`]);
 //! - `Arbitrary` for structure-aware fuzzing (feature `arbitrary`, on `Unstructured`).

@@ -1,6 +1,6 @@
 //! `load`: goose load tests against a devices endpoint, with read-back integrity.
 //!
-//! A run is a goose attack (scenarios in [`scenarios`]: `create_me`, `create_user`,
+//! A run is a goose attack (scenarios: `create_me`, `create_user`,
 //! `malformed`, `read_back`, weighted), with goose's own configuration, reports and
 //! thresholds; then an **integrity pass** that reads back every device that got a 201
 //! (or a sample) and compares it with what was sent, regenerated from its seed, so a lost

@@ -116,7 +116,7 @@ impl RequestReport {
 /// A load run's figures (one worker's, or several merged).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkerReport {
-    /// [`SCHEMA`].
+    /// The schema id of a worker report.
     pub schema: String,
     /// The target's base URL.
     pub target: String,

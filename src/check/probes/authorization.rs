@@ -10,13 +10,12 @@ use crate::check::runner::exchange;
 use crate::error::GraphCode;
 use crate::generate::Rng;
 use crate::target::oracles::{self, Oracle, Violation, answer_device, judge};
-use crate::target::{Request, Response};
+use crate::target::{Credentials, Request, Response};
 
 use super::{NO_OTHER, create_request, list_ids, probe, valid_body};
 
 pub(super) async fn authorization(ctx: &Ctx) {
     let mut rng = Rng::new(ctx.config().seed ^ 0xb01a);
-    let stranger = rng.guid().as_str().to_owned();
     let secrets = ctx.secrets();
     let denied = |r: &Response| judge(Oracle::Authorization, r, &Expected::denied(), &secrets);
     // The contract lists DELETE for `/me/devices/{id}` alone: on another user's path a
@@ -25,29 +24,7 @@ pub(super) async fn authorization(ctx: &Ctx) {
         let e = Expected::denied().or(Answer::error(GraphCode::MethodNotAllowed));
         judge(Oracle::Authorization, r, &e, &secrets)
     };
-    // Another user's path, for a user that may not exist: the same answer either way.
-    let (_, body) = valid_body(ctx, rng.next_u64(), None);
-    let path = format!("/users/{stranger}/devices");
-    let post = ctx.authorized(create_request(&path, body));
-    probe(
-        ctx,
-        "unknown user's path",
-        Oracle::Authorization,
-        "POST /users/{other}/devices",
-        post,
-        denied,
-    )
-    .await;
-    let get = ctx.authorized(Request::new(Method::GET, path));
-    probe(
-        ctx,
-        "unknown user's path",
-        Oracle::Authorization,
-        "GET /users/{other}/devices",
-        get,
-        denied,
-    )
-    .await;
+    unknown_user(ctx, &mut rng, &denied).await;
 
     let Some(other) = ctx.other().cloned() else {
         for endpoint in [
@@ -61,32 +38,7 @@ pub(super) async fn authorization(ctx: &Ctx) {
         }
         return;
     };
-    // The other user's own device.
-    let (_, body) = valid_body(ctx, rng.next_u64(), None);
-    let req = ctx.authorized_as(create_request("/me/devices", body), &other);
-    let mut checks = Vec::new();
-    let theirs = match exchange(ctx, &req, "POST /me/devices", &mut checks).await {
-        Some(r) if r.status == 201 => answer_device(Oracle::Acceptance, ctx.reading(), &r)
-            .ok()
-            .and_then(|d| d.id(ctx.profile()).map(|g| g.as_str().to_ascii_lowercase())),
-        Some(r) => {
-            checks.push(check(
-                Oracle::Acceptance,
-                "POST /me/devices",
-                &req,
-                vec![Violation::new(
-                    Oracle::Acceptance,
-                    "status",
-                    "201 Created",
-                    oracles::seen(&r),
-                )],
-            ));
-            None
-        }
-        None => None,
-    };
-    ctx.record_all(checks, Example::probe("second user's device"));
-    let Some(theirs) = theirs else {
+    let Some(theirs) = second_users_device(ctx, &other, &mut rng).await else {
         ctx.skip(
             Oracle::Authorization,
             "other user's list unchanged",
@@ -95,81 +47,23 @@ pub(super) async fn authorization(ctx: &Ctx) {
         return;
     };
     let before = list_ids(ctx, &other).await;
-    let base = format!("/users/{}/devices", other.user_id);
-    let (_, body) = valid_body(ctx, rng.next_u64(), None);
-    let attempts = [
-        (
-            "POST /users/{other}/devices (existing user)",
-            ctx.authorized(create_request(&base, body)),
-        ),
-        (
-            "GET /users/{other}/devices",
-            ctx.authorized(Request::new(Method::GET, base.clone())),
-        ),
-        (
-            "GET /users/{other}/devices/{id}",
-            ctx.authorized(Request::new(Method::GET, format!("{base}/{theirs}"))),
-        ),
-        (
-            "GET /me/devices/{other's id}",
-            ctx.authorized(Request::new(Method::GET, format!("/me/devices/{theirs}"))),
-        ),
-        (
-            "DELETE /users/{other}/devices/{id}",
-            ctx.authorized(Request::new(Method::DELETE, format!("{base}/{theirs}"))),
-        ),
-        (
-            "DELETE /me/devices/{other's id}",
-            ctx.authorized(Request::new(
-                Method::DELETE,
-                format!("/me/devices/{theirs}"),
-            )),
-        ),
-    ];
-    for (endpoint, req) in attempts {
+    for (endpoint, req) in attempts(ctx, &other, &theirs, &mut rng) {
         let judge_it: &dyn Fn(&Response) -> Vec<Violation> =
             if endpoint.starts_with("DELETE /users") {
                 &denied_delete
             } else {
                 &denied
             };
-        probe(
-            ctx,
-            "another user's resources",
-            Oracle::Authorization,
-            endpoint,
-            req,
-            judge_it,
-        )
-        .await;
+        let name = "another user's resources";
+        probe(ctx, name, Oracle::Authorization, endpoint, req, judge_it).await;
     }
     let after = list_ids(ctx, &other).await;
     let verdict = match (before, after) {
-        (Ok(mut b), Ok(mut a)) => {
-            b.sort();
-            a.sort();
-            if a == b && a.contains(&theirs) {
-                Vec::new()
-            } else {
-                vec![Violation::new(
-                    Oracle::Authorization,
-                    "other-user-changed",
-                    format!("the other user's {} devices, unchanged", b.len()),
-                    format!(
-                        "{} devices now; theirs {}",
-                        a.len(),
-                        if a.contains(&theirs) { "kept" } else { "gone" }
-                    ),
-                )]
-            }
-        }
+        (Ok(b), Ok(a)) => unchanged(b, a, &theirs),
         (Err(Some(v)), _) | (_, Err(Some(v))) => vec![v],
         (Err(None), _) | (_, Err(None)) => {
-            ctx.skip(
-                Oracle::Authorization,
-                "other user's list unchanged",
-                THROTTLED,
-            );
+            let endpoint = "other user's list unchanged";
+            ctx.skip(Oracle::Authorization, endpoint, THROTTLED);
             return;
         }
     };
@@ -183,4 +77,101 @@ pub(super) async fn authorization(ctx: &Ctx) {
         )],
         Example::probe("another user's list"),
     );
+}
+
+/// Another user's path, for a user that may not exist: the same answer either way.
+async fn unknown_user(ctx: &Ctx, rng: &mut Rng, denied: &dyn Fn(&Response) -> Vec<Violation>) {
+    let stranger = rng.guid().as_str().to_owned();
+    let (_, body) = valid_body(ctx, rng.next_u64(), None);
+    let path = format!("/users/{stranger}/devices");
+    let name = "unknown user's path";
+    let post = ctx.authorized(create_request(&path, body));
+    let endpoint = "POST /users/{other}/devices";
+    probe(ctx, name, Oracle::Authorization, endpoint, post, denied).await;
+    let get = ctx.authorized(Request::new(Method::GET, path));
+    let endpoint = "GET /users/{other}/devices";
+    probe(ctx, name, Oracle::Authorization, endpoint, get, denied).await;
+}
+
+/// The second user creates a device of their own; its id, in lower case.
+async fn second_users_device(ctx: &Ctx, other: &Credentials, rng: &mut Rng) -> Option<String> {
+    let (_, body) = valid_body(ctx, rng.next_u64(), None);
+    let req = ctx.authorized_as(create_request("/me/devices", body), other);
+    let mut checks = Vec::new();
+    let theirs = match exchange(ctx, &req, "POST /me/devices", &mut checks).await {
+        Some(r) if r.status == 201 => answer_device(Oracle::Acceptance, ctx.reading(), &r)
+            .ok()
+            .and_then(|d| d.id(ctx.profile()).map(|g| g.as_str().to_ascii_lowercase())),
+        Some(r) => {
+            let v = Violation::new(
+                Oracle::Acceptance,
+                "status",
+                "201 Created",
+                oracles::seen(&r),
+            );
+            checks.push(check(Oracle::Acceptance, "POST /me/devices", &req, vec![v]));
+            None
+        }
+        None => None,
+    };
+    ctx.record_all(checks, Example::probe("second user's device"));
+    theirs
+}
+
+/// What the first user tries on the second user's device `theirs`.
+fn attempts(
+    ctx: &Ctx,
+    other: &Credentials,
+    theirs: &str,
+    rng: &mut Rng,
+) -> [(&'static str, Request); 6] {
+    let base = format!("/users/{}/devices", other.user_id);
+    let (_, body) = valid_body(ctx, rng.next_u64(), None);
+    let as_me = |method: Method, path: String| ctx.authorized(Request::new(method, path));
+    [
+        (
+            "POST /users/{other}/devices (existing user)",
+            ctx.authorized(create_request(&base, body)),
+        ),
+        (
+            "GET /users/{other}/devices",
+            as_me(Method::GET, base.clone()),
+        ),
+        (
+            "GET /users/{other}/devices/{id}",
+            as_me(Method::GET, format!("{base}/{theirs}")),
+        ),
+        (
+            "GET /me/devices/{other's id}",
+            as_me(Method::GET, format!("/me/devices/{theirs}")),
+        ),
+        (
+            "DELETE /users/{other}/devices/{id}",
+            as_me(Method::DELETE, format!("{base}/{theirs}")),
+        ),
+        (
+            "DELETE /me/devices/{other's id}",
+            as_me(Method::DELETE, format!("/me/devices/{theirs}")),
+        ),
+    ]
+}
+
+/// The second user's list before and after the attempts: the same ids, theirs among them.
+fn unchanged(mut before: Vec<String>, mut after: Vec<String>, theirs: &str) -> Vec<Violation> {
+    before.sort();
+    after.sort();
+    let kept = after.iter().any(|id| id == theirs);
+    if after == before && kept {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        Oracle::Authorization,
+        "other-user-changed",
+        format!("the other user's {} devices, unchanged", before.len()),
+        format!(
+            "{} devices now; theirs {}",
+            after.len(),
+            if kept { "kept" } else { "gone" }
+        ),
+    )]
 }

@@ -9,35 +9,65 @@ use crate::generate::Source;
 
 /// `doc` broken by `defect`, one of this module's; `None` when it does not apply.
 pub(super) fn apply(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<Broken> {
+    match defect {
+        Defect::ControlCharacter => control_character(doc, src),
+        Defect::BadEscape => bad_escape(doc, src),
+        Defect::Bom => bom(doc),
+        Defect::InvalidUtf8 | Defect::OverlongUtf8 => invalid_utf8(doc, defect, src),
+        Defect::LoneSurrogate => lone_surrogate(doc, src),
+        _ => None,
+    }
+}
+
+/// A raw control character inside a string.
+fn control_character(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
+    let body_rule = Expected::body;
+    let broken = {
+        let c = src.below(0x20) as u8;
+        let at = doc.inject_in_string(&[c], src);
+        (
+            doc.render(),
+            body_rule(Rule::ControlCharacter, None),
+            format!("raw byte {c:#04x} in {at}"),
+        )
+    };
+    Some(broken)
+}
+
+/// An escape JSON does not have.
+fn bad_escape(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
+    let body_rule = Expected::body;
+    let broken = {
+        let form = pick(src, &["\\x41", "\\'", "\\U0041", "\\u12G4", "\\a", "\\0"]);
+        let at = doc.inject_in_string(form.as_bytes(), src);
+        (
+            doc.render(),
+            body_rule(Rule::InvalidEscape, None),
+            format!("{form} in {at}"),
+        )
+    };
+    Some(broken)
+}
+
+/// A UTF-8 byte order mark before the body.
+fn bom(doc: &mut Doc<'_>) -> Option<Broken> {
+    let body_rule = Expected::body;
+    let broken = {
+        let mut b = vec![0xef, 0xbb, 0xbf];
+        b.extend_from_slice(&doc.render());
+        (
+            b,
+            body_rule(Rule::Bom, None),
+            "UTF-8 BOM before the body".into(),
+        )
+    };
+    Some(broken)
+}
+
+/// Bytes that are not UTF-8, or an overlong sequence, inside a string.
+fn invalid_utf8(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
     Some(match defect {
-        Defect::ControlCharacter => {
-            let c = src.below(0x20) as u8;
-            let at = doc.inject_in_string(&[c], src);
-            (
-                doc.render(),
-                body_rule(Rule::ControlCharacter, None),
-                format!("raw byte {c:#04x} in {at}"),
-            )
-        }
-        Defect::BadEscape => {
-            let form = pick(src, &["\\x41", "\\'", "\\U0041", "\\u12G4", "\\a", "\\0"]);
-            let at = doc.inject_in_string(form.as_bytes(), src);
-            (
-                doc.render(),
-                body_rule(Rule::InvalidEscape, None),
-                format!("{form} in {at}"),
-            )
-        }
-        Defect::Bom => {
-            let mut b = vec![0xef, 0xbb, 0xbf];
-            b.extend_from_slice(&doc.render());
-            (
-                b,
-                body_rule(Rule::Bom, None),
-                "UTF-8 BOM before the body".into(),
-            )
-        }
         Defect::InvalidUtf8 | Defect::OverlongUtf8 => {
             let forms: &[&[u8]] = if defect == Defect::InvalidUtf8 {
                 &[
@@ -66,25 +96,31 @@ pub(super) fn apply(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) ->
                 format!("bytes {form:02x?} in {at}"),
             )
         }
-        Defect::LoneSurrogate => {
-            let form = pick(
-                src,
-                &[
-                    "\\ud800",
-                    "\\udbff",
-                    "\\udc00",
-                    "\\uDFFF",
-                    "\\ud800\\u0041",
-                    "\\ud83d\\ud83d",
-                ],
-            );
-            let at = doc.inject_in_string(form.as_bytes(), src);
-            (
-                doc.render(),
-                body_rule(Rule::LoneSurrogate, None),
-                format!("{form} in {at}"),
-            )
-        }
         _ => return None,
     })
+}
+
+/// A `\ud800`-style escape without its pair.
+fn lone_surrogate(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
+    let body_rule = Expected::body;
+    let broken = {
+        let form = pick(
+            src,
+            &[
+                "\\ud800",
+                "\\udbff",
+                "\\udc00",
+                "\\uDFFF",
+                "\\ud800\\u0041",
+                "\\ud83d\\ud83d",
+            ],
+        );
+        let at = doc.inject_in_string(form.as_bytes(), src);
+        (
+            doc.render(),
+            body_rule(Rule::LoneSurrogate, None),
+            format!("{form} in {at}"),
+        )
+    };
+    Some(broken)
 }

@@ -16,17 +16,43 @@ pub(super) fn apply(
     src: &mut impl Source,
     headers: &mut RequestHeaders,
 ) -> Option<Broken> {
-    Some(match defect {
-        Defect::BodyTooLarge => {
-            let body = doc.render();
-            let target = MAX_BODY_BYTES + 1 + src.below(65_536) as usize;
-            let mut b = Vec::with_capacity(target);
-            b.push(b'{');
-            b.resize(target.saturating_sub(body.len()) + 1, b' ');
-            b.extend_from_slice(&body[1..]);
-            let desc = format!("valid device padded to {} bytes", b.len());
-            (b, Expected::error(GraphCode::RequestEntityTooLarge), desc)
+    match defect {
+        Defect::BodyTooLarge => body_too_large(doc, src),
+        Defect::NoContentType | Defect::WrongContentType | Defect::NonUtf8Charset => {
+            no_content_type(doc, defect, src, headers)
         }
+        Defect::MissingToken
+        | Defect::EmptyToken
+        | Defect::UnknownToken
+        | Defect::WrongAuthScheme => missing_token(doc, defect, src, headers),
+        Defect::OtherUsersPath => other_users_path(doc, headers),
+        _ => None,
+    }
+}
+
+/// A valid device padded past 4 MiB.
+fn body_too_large(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
+    let broken = {
+        let body = doc.render();
+        let target = MAX_BODY_BYTES + 1 + src.below(65_536) as usize;
+        let mut b = Vec::with_capacity(target);
+        b.push(b'{');
+        b.resize(target.saturating_sub(body.len()) + 1, b' ');
+        b.extend_from_slice(&body[1..]);
+        let desc = format!("valid device padded to {} bytes", b.len());
+        (b, Expected::error(GraphCode::RequestEntityTooLarge), desc)
+    };
+    Some(broken)
+}
+
+/// No, another or a non-UTF-8 `Content-Type`.
+fn no_content_type(
+    doc: &mut Doc<'_>,
+    defect: Defect,
+    src: &mut impl Source,
+    headers: &mut RequestHeaders,
+) -> Option<Broken> {
+    Some(match defect {
         Defect::NoContentType | Defect::WrongContentType | Defect::NonUtf8Charset => {
             let value = match defect {
                 Defect::NoContentType => None,
@@ -56,6 +82,18 @@ pub(super) fn apply(
                 format!("Content-Type {value:?}"),
             )
         }
+        _ => return None,
+    })
+}
+
+/// No, an empty, an unknown or a non-Bearer token.
+fn missing_token(
+    doc: &mut Doc<'_>,
+    defect: Defect,
+    src: &mut impl Source,
+    headers: &mut RequestHeaders,
+) -> Option<Broken> {
+    Some(match defect {
         Defect::MissingToken
         | Defect::EmptyToken
         | Defect::UnknownToken
@@ -79,14 +117,19 @@ pub(super) fn apply(
                 desc,
             )
         }
-        Defect::OtherUsersPath => {
-            headers.path = PathKind::OtherUser;
-            (
-                doc.render(),
-                Expected::denied(),
-                "POST /users/{another user}/devices".into(),
-            )
-        }
         _ => return None,
     })
+}
+
+/// `POST /users/{id}/devices` with another user's id.
+fn other_users_path(doc: &mut Doc<'_>, headers: &mut RequestHeaders) -> Option<Broken> {
+    let broken = {
+        headers.path = PathKind::OtherUser;
+        (
+            doc.render(),
+            Expected::denied(),
+            "POST /users/{another user}/devices".into(),
+        )
+    };
+    Some(broken)
 }

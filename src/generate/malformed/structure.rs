@@ -11,113 +11,180 @@ use crate::scan::write_str;
 
 /// `doc` broken by `defect`, one of this module's; `None` when it does not apply.
 pub(super) fn apply(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<Broken> {
+    match defect {
+        Defect::DuplicateMember => duplicate_member(doc, src),
+        Defect::DuplicateMemberNested => duplicate_member_nested(doc, src),
+        Defect::UnknownProperty => unknown_property(doc, src),
+        Defect::WrongCaseProperty => wrong_case_property(doc, src),
+        Defect::MissingRequired => missing_required(doc, src),
+        Defect::NullNotNullable => null_not_nullable(doc, src),
+        Defect::NullElement => null_element(doc, src),
+        Defect::WrongTypeString
+        | Defect::WrongTypeBoolean
+        | Defect::WrongTypeInt32
+        | Defect::WrongTypeDateTime
+        | Defect::WrongTypeBinary
+        | Defect::WrongTypeGuid
+        | Defect::WrongTypeCollection
+        | Defect::WrongTypeComplex => wrong_type_string(doc, defect, src),
+        _ => None,
+    }
+}
+
+/// A top-level member sent twice.
+fn duplicate_member(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
+    let body_rule = Expected::body;
+    let broken = {
+        let i = src.below(doc.root.len() as u64) as usize;
+        let (name, node) = doc.root.get(i).cloned()?;
+        doc.root.push((name.clone(), node));
+        let ptr = pointer(&[&name]);
+        (
+            doc.render(),
+            body_rule(Rule::DuplicateMember, Some(ptr)),
+            format!("{name} sent twice"),
+        )
+    };
+    Some(broken)
+}
+
+/// A member sent twice in a nested object.
+fn duplicate_member_nested(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
+    let body_rule = Expected::body;
+    let broken = {
+        let (ptr, desc) = doc.duplicate_nested(src)?;
+        (
+            doc.render(),
+            body_rule(Rule::DuplicateMember, Some(ptr)),
+            desc,
+        )
+    };
+    Some(broken)
+}
+
+/// A member that is no property.
+fn unknown_property(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
+    let profile = doc.profile;
+    let body_rule = Expected::body;
+    let broken = {
+        if profile.policies().unknown_properties == UnknownProperties::Accept {
+            return None;
+        }
+        let names: Vec<&str> = [
+            "color",
+            "unknownProperty",
+            "display_name",
+            "displayName ",
+            "",
+            "deviceColour",
+            "\u{1f600}",
+        ]
+        .into_iter()
+        .filter(|n| {
+            !profile
+                .properties()
+                .iter()
+                .any(|d| d.name.eq_ignore_ascii_case(n))
+        })
+        .collect();
+        let name = *names.get(src.below(names.len() as u64) as usize)?;
+        doc.insert_root(name, Node::Text(b"1".to_vec()), src);
+        (
+            doc.render(),
+            body_rule(Rule::UnknownProperty, Some(pointer(&[name]))),
+            format!("unknown member {name:?}"),
+        )
+    };
+    Some(broken)
+}
+
+/// A property name in the wrong case.
+fn wrong_case_property(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
+    let profile = doc.profile;
+    let body_rule = Expected::body;
+    let broken = {
+        if profile.policies().unknown_properties == UnknownProperties::Accept {
+            return None;
+        }
+        let defs = profile.properties();
+        let def = &defs[src.below(defs.len() as u64) as usize];
+        let name = recase(&def.name, src);
+        if defs.iter().any(|d| d.name == name) {
+            return None;
+        }
+        let mut text = Vec::new();
+        write_str(&mut text, "x");
+        doc.insert_root(&name, Node::Text(text), src);
+        (
+            doc.render(),
+            body_rule(Rule::WrongCaseProperty, Some(pointer(&[&name]))),
+            format!("{name} for {}", def.name),
+        )
+    };
+    Some(broken)
+}
+
+/// A required property left out.
+fn missing_required(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
+    let body_rule = Expected::body;
+    let broken = {
+        let site = doc.pick_site(src, |d| d.required)?;
+        doc.remove(&site);
+        let ptr = doc.pointer(&site);
+        (
+            doc.render(),
+            body_rule(Rule::MissingProperty, Some(ptr.clone())),
+            format!("{ptr} left out"),
+        )
+    };
+    Some(broken)
+}
+
+/// `null` for a property that is not nullable.
+fn null_not_nullable(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
+    let profile = doc.profile;
+    let body_rule = Expected::body;
+    let broken = {
+        let reject = profile.policies().client_id == ClientId::Reject;
+        let site = doc.pick_site(src, |d| !(d.nullable || d.key && reject))?;
+        doc.set(&site, Node::Text(b"null".to_vec()), src);
+        let ptr = doc.pointer(&site);
+        (
+            doc.render(),
+            body_rule(Rule::NullNotAllowed, Some(ptr.clone())),
+            format!("null at {ptr}"),
+        )
+    };
+    Some(broken)
+}
+
+/// `null` as a collection element.
+fn null_element(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
+    let body_rule = Expected::body;
+    let broken = {
+        let site = doc.pick_site(src, |d| d.collection)?;
+        let def = doc.def(&site).clone();
+        let mut items: Vec<Node> = (0..src.below(3))
+            .map(|_| doc.element_node(&def, src))
+            .collect();
+        let at = src.below(items.len() as u64 + 1) as usize;
+        items.insert(at, Node::Text(b"null".to_vec()));
+        doc.set(&site, Node::Array(items), src);
+        let ptr = format!("{}/{at}", doc.pointer(&site));
+        (
+            doc.render(),
+            body_rule(Rule::NullElement, Some(ptr.clone())),
+            format!("null at {ptr}"),
+        )
+    };
+    Some(broken)
+}
+
+/// A value of the wrong JSON type for its property.
+fn wrong_type_string(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<Broken> {
     let profile = doc.profile;
     let body_rule = Expected::body;
     Some(match defect {
-        Defect::DuplicateMember => {
-            let i = src.below(doc.root.len() as u64) as usize;
-            let (name, node) = doc.root.get(i).cloned()?;
-            doc.root.push((name.clone(), node));
-            let ptr = pointer(&[&name]);
-            (
-                doc.render(),
-                body_rule(Rule::DuplicateMember, Some(ptr)),
-                format!("{name} sent twice"),
-            )
-        }
-        Defect::DuplicateMemberNested => {
-            let (ptr, desc) = doc.duplicate_nested(src)?;
-            (
-                doc.render(),
-                body_rule(Rule::DuplicateMember, Some(ptr)),
-                desc,
-            )
-        }
-        Defect::UnknownProperty => {
-            if profile.policies().unknown_properties == UnknownProperties::Accept {
-                return None;
-            }
-            let names: Vec<&str> = [
-                "color",
-                "unknownProperty",
-                "display_name",
-                "displayName ",
-                "",
-                "deviceColour",
-                "\u{1f600}",
-            ]
-            .into_iter()
-            .filter(|n| {
-                !profile
-                    .properties()
-                    .iter()
-                    .any(|d| d.name.eq_ignore_ascii_case(n))
-            })
-            .collect();
-            let name = *names.get(src.below(names.len() as u64) as usize)?;
-            doc.insert_root(name, Node::Text(b"1".to_vec()), src);
-            (
-                doc.render(),
-                body_rule(Rule::UnknownProperty, Some(pointer(&[name]))),
-                format!("unknown member {name:?}"),
-            )
-        }
-        Defect::WrongCaseProperty => {
-            if profile.policies().unknown_properties == UnknownProperties::Accept {
-                return None;
-            }
-            let defs = profile.properties();
-            let def = &defs[src.below(defs.len() as u64) as usize];
-            let name = recase(&def.name, src);
-            if defs.iter().any(|d| d.name == name) {
-                return None;
-            }
-            let mut text = Vec::new();
-            write_str(&mut text, "x");
-            doc.insert_root(&name, Node::Text(text), src);
-            (
-                doc.render(),
-                body_rule(Rule::WrongCaseProperty, Some(pointer(&[&name]))),
-                format!("{name} for {}", def.name),
-            )
-        }
-        Defect::MissingRequired => {
-            let site = doc.pick_site(src, |d| d.required)?;
-            doc.remove(&site);
-            let ptr = doc.pointer(&site);
-            (
-                doc.render(),
-                body_rule(Rule::MissingProperty, Some(ptr.clone())),
-                format!("{ptr} left out"),
-            )
-        }
-        Defect::NullNotNullable => {
-            let reject = profile.policies().client_id == ClientId::Reject;
-            let site = doc.pick_site(src, |d| !(d.nullable || d.key && reject))?;
-            doc.set(&site, Node::Text(b"null".to_vec()), src);
-            let ptr = doc.pointer(&site);
-            (
-                doc.render(),
-                body_rule(Rule::NullNotAllowed, Some(ptr.clone())),
-                format!("null at {ptr}"),
-            )
-        }
-        Defect::NullElement => {
-            let site = doc.pick_site(src, |d| d.collection)?;
-            let def = doc.def(&site).clone();
-            let mut items: Vec<Node> = (0..src.below(3))
-                .map(|_| doc.element_node(&def, src))
-                .collect();
-            let at = src.below(items.len() as u64 + 1) as usize;
-            items.insert(at, Node::Text(b"null".to_vec()));
-            doc.set(&site, Node::Array(items), src);
-            let ptr = format!("{}/{at}", doc.pointer(&site));
-            (
-                doc.render(),
-                body_rule(Rule::NullElement, Some(ptr.clone())),
-                format!("null at {ptr}"),
-            )
-        }
         Defect::WrongTypeString
         | Defect::WrongTypeBoolean
         | Defect::WrongTypeInt32
