@@ -32,12 +32,20 @@ async fn create_all(
 }
 
 pub(super) async fn persistence(ctx: &Ctx) {
-    let profile = ctx.profile();
     let mut rng = Rng::new(ctx.config().seed ^ 0x9e25);
     let n = (ctx.config().concurrency * 4).clamp(16, 256);
     let devices: Vec<(Device, Vec<u8>)> = (0..n)
         .map(|_| valid_body(ctx, rng.next_u64(), None))
         .collect();
+    let created = burst(ctx, &devices).await;
+    read_back(ctx, &created).await;
+    listed(ctx, &created).await;
+    duplicate_ids(ctx, &mut rng).await;
+}
+
+/// Creates `devices` at once; the ids (in lower case) of those created, with their device.
+async fn burst<'d>(ctx: &Ctx, devices: &'d [(Device, Vec<u8>)]) -> Vec<(String, &'d Device)> {
+    let profile = ctx.profile();
     let answers = create_all(ctx, devices.iter().map(|(_, b)| b.clone()).collect()).await;
     let mut created = Vec::new();
     for ((device, _), (req, mut checks, resp)) in devices.iter().zip(answers) {
@@ -66,15 +74,15 @@ pub(super) async fn persistence(ctx: &Ctx) {
                 Ok(_) => {}
             }
         }
-        checks.push(check(
-            Oracle::Persistence,
-            "POST /me/devices (concurrent burst)",
-            &req,
-            v,
-        ));
+        let endpoint = "POST /me/devices (concurrent burst)";
+        checks.push(check(Oracle::Persistence, endpoint, &req, v));
         ctx.record_all(checks, Example::probe("concurrent burst"));
     }
-    // Every 201 is readable, and listed.
+    created
+}
+
+/// Every 201 of the burst is readable, as it was sent.
+async fn read_back(ctx: &Ctx, created: &[(String, &Device)]) {
     let reads = join_all(created.iter().map(|(id, device)| async move {
         let req = ctx.authorized(Request::new(Method::GET, format!("/me/devices/{id}")));
         let mut checks = Vec::new();
@@ -102,18 +110,18 @@ pub(super) async fn persistence(ctx: &Ctx) {
                 }
             }
         }
-        checks.push(check(
-            Oracle::Persistence,
-            "GET /me/devices/{id} (after burst)",
-            &req,
-            v,
-        ));
+        let endpoint = "GET /me/devices/{id} (after burst)";
+        checks.push(check(Oracle::Persistence, endpoint, &req, v));
         checks
     }))
     .await;
     for checks in reads {
         ctx.record_all(checks, Example::probe("read after a concurrent burst"));
     }
+}
+
+/// Every 201 of the burst is in the user's list (all pages).
+async fn listed(ctx: &Ctx, created: &[(String, &Device)]) {
     let listed = list_ids(ctx, ctx.user()).await;
     let list_req = ctx.authorized(Request::new(Method::GET, "/me/devices?$top=999"));
     let v = match listed {
@@ -124,21 +132,19 @@ pub(super) async fn persistence(ctx: &Ctx) {
                 .map(|(i, _)| i.as_str())
                 .filter(|i| !set.contains(i))
                 .collect();
-            if missing.is_empty() {
-                Vec::new()
-            } else {
-                vec![Violation::new(
+            match missing.first() {
+                None => Vec::new(),
+                Some(first) => vec![Violation::new(
                     Oracle::Persistence,
                     "listed",
                     "every created device in GET /me/devices (all pages)",
-                    format!("{} missing, such as {}", missing.len(), missing[0]),
-                )]
+                    format!("{} missing, such as {first}", missing.len()),
+                )],
             }
         }
         Err(Some(v)) => vec![v],
         Err(None) => {
             ctx.skip(Oracle::Persistence, "GET /me/devices", THROTTLED);
-            duplicate_ids(ctx, &mut rng).await;
             return;
         }
     };
@@ -146,7 +152,6 @@ pub(super) async fn persistence(ctx: &Ctx) {
         vec![check(Oracle::Persistence, "GET /me/devices", &list_req, v)],
         Example::probe("list after a concurrent burst"),
     );
-    duplicate_ids(ctx, &mut rng).await;
 }
 
 /// A client id used twice is a 409; raced, exactly one create wins.
