@@ -8,95 +8,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use devices_harness::{Device, Profile, Value, from_bytes, to_vec};
+use devices_harness::{Profile, from_bytes, to_vec};
 
-/// The payloads: the seed page's example; a large device (1,500 physicalIds, 50
-/// alternativeSecurityIds) grown from it; and one just under the 4 MiB limit.
-fn payloads() -> Vec<(&'static str, Vec<u8>)> {
-    let seed = include_bytes!("../tests/data/seed-example-request.json").to_vec();
-    let Ok(mut large) = from_bytes(&seed) else {
-        panic!("the seed example must parse");
-    };
-    let mut max = large.clone();
-    grow(&mut large, "physicalIds", 1500);
-    grow(&mut large, "alternativeSecurityIds", 50);
-    // Close under the limit: 4,000 alternativeSecurityIds, then physicalIds to fill.
-    grow(&mut max, "alternativeSecurityIds", 4_000);
-    let limit = devices_harness::contract::MAX_BODY_BYTES;
-    let base = to_vec(&max).len();
-    let per_id = "\"Physical Ids value 100000\",".len();
-    grow(&mut max, "physicalIds", (limit - base) / per_id);
-    let max = to_vec(&max);
-    assert!(
-        max.len() <= limit && max.len() > limit / 100 * 95,
-        "{}",
-        max.len()
-    );
-    vec![("seed", seed), ("large", to_vec(&large)), ("max", max)]
-}
-
-/// The same device as a plain derived struct: no validation, no lexical preservation.
-/// The baseline "typed JSON without the contract".
-#[allow(non_snake_case, dead_code)]
-#[derive(serde::Deserialize, serde::Serialize)]
-struct PlainDevice {
-    #[serde(rename = "@odata.type")]
-    odata_type: Option<String>,
-    id: Option<String>,
-    deletedDateTime: Option<String>,
-    accountEnabled: Option<bool>,
-    alternativeSecurityIds: Vec<PlainAlternativeSecurityId>,
-    approximateLastSignInDateTime: Option<String>,
-    complianceExpirationDateTime: Option<String>,
-    deviceId: Option<String>,
-    deviceMetadata: Option<String>,
-    deviceVersion: Option<i32>,
-    displayName: Option<String>,
-    isCompliant: Option<bool>,
-    isManaged: Option<bool>,
-    onPremisesLastSyncDateTime: Option<String>,
-    onPremisesSyncEnabled: Option<bool>,
-    operatingSystem: Option<String>,
-    operatingSystemVersion: Option<String>,
-    physicalIds: Vec<String>,
-    profileType: Option<String>,
-    systemLabels: Vec<String>,
-    trustType: Option<String>,
-    Name: Option<String>,
-    Manufacturer: Option<String>,
-    Model: Option<String>,
-    Kind: Option<String>,
-    Status: Option<String>,
-    Platform: Option<String>,
-}
-
-#[allow(non_snake_case, dead_code)]
-#[derive(serde::Deserialize, serde::Serialize)]
-struct PlainAlternativeSecurityId {
-    #[serde(rename = "@odata.type")]
-    odata_type: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<i32>,
-    identityProvider: Option<String>,
-    key: Option<String>,
-}
-
-/// Repeats the first element of collection `name` (with a distinct string where it is
-/// one) until it has `n` elements.
-fn grow(device: &mut Device, name: &str, n: usize) {
-    let Some(i) = Profile::seed().property_index(name) else {
-        panic!("{name} is in the seed table");
-    };
-    if let Some(Some(Value::Collection(items))) = device.properties.get_mut(i) {
-        let first = items[0].clone();
-        *items = (0..n)
-            .map(|k| match &first {
-                Value::String(s) => Value::String(format!("{s} {k}")),
-                v => v.clone(),
-            })
-            .collect();
-    }
-}
+mod payloads;
+use payloads::{PlainDevice, payloads};
 
 fn bench(c: &mut Criterion) {
     for (name, bytes) in payloads() {

@@ -1,0 +1,198 @@
+//! Ratios that hold on a noisy machine: every implementation timed in alternating short
+//! slices, round after round, and the median of the per-round speed ratios (ours against
+//! each), with the spread between the rounds' quartiles. A neighbour's load lands on both
+//! sides of a ratio, so two runs agree where two criterion runs do not.
+//!
+//! ```sh
+//! cargo bench --bench interleaved                 # ROUNDS=31 SLICE_MS=20 by default
+//! ```
+//!
+//! Prints a Markdown table: above 1.00x ours is faster. Every call checks its result.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use devices_harness::{from_bytes, to_vec};
+
+mod payloads;
+use payloads::{PlainDevice, payloads};
+
+/// One implementation of an operation on one payload.
+struct Contender<'a> {
+    name: &'static str,
+    run: Box<dyn FnMut() + 'a>,
+}
+
+fn contender<'a>(name: &'static str, run: impl FnMut() + 'a) -> Contender<'a> {
+    Contender {
+        name,
+        run: Box::new(run),
+    }
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Iterations of `run` that take about `slice`.
+fn calibrate(run: &mut dyn FnMut(), slice: Duration) -> u64 {
+    let mut n = 1u64;
+    loop {
+        let t = Instant::now();
+        for _ in 0..n {
+            run();
+        }
+        let took = t.elapsed();
+        if took >= slice / 4 || n >= 1 << 30 {
+            let per = took.as_secs_f64() / n as f64;
+            return ((slice.as_secs_f64() / per) as u64).max(1);
+        }
+        n *= 2;
+    }
+}
+
+/// The median and quartiles of `xs`.
+fn quartiles(mut xs: Vec<f64>) -> (f64, f64, f64) {
+    xs.sort_by(f64::total_cmp);
+    let at = |q: f64| xs[((xs.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.25), at(0.75))
+}
+
+/// Times `ours` (the first contender) and the others in alternating slices for `rounds`
+/// rounds; for each other contender, the median speed ratio and its quartiles.
+fn race(mut contenders: Vec<Contender<'_>>, rounds: u64, slice: Duration) -> Vec<(String, String)> {
+    let iters: Vec<u64> = contenders
+        .iter_mut()
+        .map(|c| calibrate(&mut c.run, slice))
+        .collect();
+    let k = contenders.len();
+    let mut per_round: Vec<Vec<f64>> = vec![Vec::new(); k];
+    for round in 0..rounds as usize {
+        let mut times = vec![0.0; k];
+        // A different contender goes first each round: no one always runs on a cold cache.
+        for step in 0..k {
+            let i = (round + step) % k;
+            let c = &mut contenders[i];
+            let t = Instant::now();
+            for _ in 0..iters[i] {
+                (c.run)();
+            }
+            times[i] = t.elapsed().as_secs_f64() / iters[i] as f64;
+        }
+        for i in 1..k {
+            per_round[i].push(times[i] / times[0]);
+        }
+    }
+    (1..k)
+        .map(|i| {
+            let (median, q1, q3) = quartiles(std::mem::take(&mut per_round[i]));
+            (
+                contenders[i].name.to_owned(),
+                format!("{median:.2}x ({q1:.2}-{q3:.2})"),
+            )
+        })
+        .collect()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: then one
+    // quick round proves the bench runs.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let rounds = if quick { 1 } else { env_or("ROUNDS", 31) };
+    let slice = Duration::from_millis(if quick { 1 } else { env_or("SLICE_MS", 20) });
+    let mut rows = Vec::new();
+    for (name, bytes) in payloads() {
+        let Ok(device) = from_bytes(&bytes) else {
+            panic!("the {name} payload is a valid device");
+        };
+        let Ok(plain) = serde_json::from_slice::<PlainDevice>(&bytes) else {
+            panic!("the {name} payload fits the plain struct");
+        };
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            panic!("the {name} payload is JSON");
+        };
+        let ids = plain.physicalIds.len();
+        let props = device.properties.len();
+        let parse = race(
+            vec![
+                contender("devices-harness", || {
+                    let d = from_bytes(black_box(&bytes));
+                    assert!(d.is_ok_and(|d| d.properties.len() == props));
+                }),
+                contender("serde_json Value", || {
+                    let v = serde_json::from_slice::<serde_json::Value>(black_box(&bytes));
+                    assert!(v.is_ok_and(|v| v.is_object()));
+                }),
+                contender("serde_json struct", || {
+                    let d = serde_json::from_slice::<PlainDevice>(black_box(&bytes));
+                    assert!(d.is_ok_and(|d| d.physicalIds.len() == ids));
+                }),
+                contender("sonic-rs struct", || {
+                    let d = sonic_rs::from_slice::<PlainDevice>(black_box(&bytes));
+                    assert!(d.is_ok_and(|d| d.physicalIds.len() == ids));
+                }),
+                contender("simd-json struct", || {
+                    // simd-json parses in place: the copy is part of its cost.
+                    let mut copy = black_box(&bytes).clone();
+                    let d = simd_json::serde::from_slice::<PlainDevice>(&mut copy);
+                    assert!(d.is_ok_and(|d| d.physicalIds.len() == ids));
+                }),
+            ],
+            rounds,
+            slice,
+        );
+        let ours_len = to_vec(&device).len();
+        let value_len = serde_json::to_vec(&value).map_or(0, |v| v.len());
+        let plain_len = serde_json::to_vec(&plain).map_or(0, |v| v.len());
+        let serialize = race(
+            vec![
+                contender("devices-harness", || {
+                    assert_eq!(to_vec(black_box(&device)).len(), ours_len);
+                }),
+                contender("serde_json Value", || {
+                    let out = serde_json::to_vec(black_box(&value));
+                    assert!(out.is_ok_and(|o| o.len() == value_len));
+                }),
+                contender("serde_json struct", || {
+                    let out = serde_json::to_vec(black_box(&plain));
+                    assert!(out.is_ok_and(|o| o.len() == plain_len));
+                }),
+                contender("sonic-rs struct", || {
+                    let out = sonic_rs::to_vec(black_box(&plain));
+                    assert!(out.is_ok_and(|o| o.len() == plain_len));
+                }),
+            ],
+            rounds,
+            slice,
+        );
+        rows.push((name, bytes.len(), parse, serialize));
+    }
+    let Some((_, _, parse, serialize)) = rows.first() else {
+        return;
+    };
+    let mut header = String::from("| payload |");
+    let mut rule = String::from("|---|");
+    for (other, _) in parse {
+        header.push_str(&format!(" parse vs {other} |"));
+        rule.push_str("---:|");
+    }
+    for (other, _) in serialize {
+        header.push_str(&format!(" serialize vs {other} |"));
+        rule.push_str("---:|");
+    }
+    println!(
+        "{rounds} rounds of {slice:?} slices; median speed ratio (quartiles), above 1.00x ours is faster\n"
+    );
+    println!("{header}\n{rule}");
+    for (name, len, parse, serialize) in &rows {
+        let cells: Vec<&str> = parse
+            .iter()
+            .chain(serialize)
+            .map(|(_, c)| c.as_str())
+            .collect();
+        println!("| {name} ({len} B) | {} |", cells.join(" | "));
+    }
+}
