@@ -4,7 +4,7 @@
 //! sides of a ratio, so two runs agree where two criterion runs do not.
 //!
 //! ```sh
-//! cargo bench --bench interleaved                 # ROUNDS=31 SLICE_MS=20 by default
+//! taskset -c 1 cargo bench --bench interleaved    # ROUNDS=201 SLICE_MS=5 by default
 //! ```
 //!
 //! Prints a Markdown table: above 1.00x ours is faster. Every call checks its result.
@@ -101,8 +101,8 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: then one
     // quick round proves the bench runs.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let rounds = if quick { 1 } else { env_or("ROUNDS", 31) };
-    let slice = Duration::from_millis(if quick { 1 } else { env_or("SLICE_MS", 20) });
+    let rounds = if quick { 1 } else { env_or("ROUNDS", 201) };
+    let slice = Duration::from_millis(if quick { 1 } else { env_or("SLICE_MS", 5) });
     let mut rows = Vec::new();
     for (name, bytes) in payloads() {
         let Ok(device) = from_bytes(&bytes) else {

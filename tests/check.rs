@@ -553,3 +553,58 @@ async fn a_profile_fits_the_checker_to_a_target_that_differs_from_the_seed() {
     assert!(report.passes(Level::Error), "{}", report.summary());
     assert!(!report.passes(Level::Warning));
 }
+
+/// `--oracles`: only the selected oracles send and count anything; the others are
+/// reported as not selected. A server that breaks rejection passes a run that selects
+/// authorization alone, and fails the same run with rejection selected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selected_oracles_alone_run_and_the_others_are_reported_not_selected() {
+    let only = |oracles: &[Oracle]| Config {
+        oracles: oracles.to_vec(),
+        ..config(200)
+    };
+    let (transport, users) = broken(Break::PlainTextErrors);
+    let target = target(transport, &users, true);
+    let authorization = check::run(&target, &only(&[Oracle::Authorization]))
+        .await
+        .unwrap();
+    assert!(
+        authorization.passes(Level::Error),
+        "{}",
+        authorization.summary()
+    );
+    for o in &authorization.oracles {
+        let expected = if o.oracle == Oracle::Authorization {
+            "ran"
+        } else {
+            "not-selected"
+        };
+        assert_eq!(o.status, expected, "{}", authorization.summary());
+        if o.oracle != Oracle::Authorization {
+            assert_eq!(o.counts.passed + o.counts.failed + o.counts.skipped, 0);
+        }
+    }
+    assert!(authorization.summary().contains("NOT SELECTED"));
+    let everything = check::run(&target, &config(200)).await.unwrap();
+    // Only the other-user-path cases and the authorization probe were sent.
+    assert!(
+        authorization.requests * 4 < everything.requests,
+        "{} requests selected, {} in all",
+        authorization.requests,
+        everything.requests
+    );
+    let rejection = check::run(&target, &only(&[Oracle::Rejection]))
+        .await
+        .unwrap();
+    assert!(
+        errors_of(&rejection, Oracle::Rejection) > 0,
+        "{}",
+        rejection.summary()
+    );
+    assert!(
+        rejection
+            .findings
+            .iter()
+            .all(|f| f.oracle == Oracle::Rejection)
+    );
+}

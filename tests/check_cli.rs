@@ -111,4 +111,33 @@ fn findings_exit_1_and_a_dead_target_or_bad_usage_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let out = bin().args(["check", "--replay", "nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // An oracle that does not exist: exit 2, and the names that do.
+    let out = bin()
+        .args(["check", "--oracles", "acceptance,nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("'nope' is not an oracle") && stderr.contains("round-trip"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn selected_oracles_on_the_embedded_default() {
+    let out = bin()
+        .args([
+            "check",
+            "--cases",
+            "50",
+            "--quick",
+            "--oracles",
+            "authentication,http",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(stdout.matches("NOT SELECTED").count(), 7, "{stdout}");
 }

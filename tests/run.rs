@@ -49,9 +49,12 @@ fn validate(out: &Path) -> serde_json::Value {
         .filter(|n| n.has_tag_name("testsuite"))
         .filter_map(|n| n.attribute("name"))
         .collect();
-    for s in ["acceptance", "rejection", "liveness", "load"] {
+    // The load suite, charts and goose's report exist exactly when the load phase ran.
+    let load = !report["load"].is_null();
+    for s in ["acceptance", "rejection", "liveness"] {
         assert!(suites.contains(&s), "{s} not in {suites:?}");
     }
+    assert_eq!(suites.contains(&"load"), load, "{suites:?}");
     let testcases = doc
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
@@ -70,15 +73,17 @@ fn validate(out: &Path) -> serde_json::Value {
     );
 
     let html = read("index.html");
-    for chart in [
-        "chart-findings",
-        "chart-status",
-        "chart-throughput",
-        "chart-latency",
-    ] {
+    for chart in ["chart-findings", "chart-status"] {
         assert!(
             html.contains(&format!("<svg id=\"{chart}\"")),
             "{chart} missing"
+        );
+    }
+    for chart in ["chart-throughput", "chart-latency"] {
+        assert_eq!(
+            html.contains(&format!("<svg id=\"{chart}\"")),
+            load,
+            "{chart}"
         );
     }
     assert!(
@@ -89,11 +94,15 @@ fn validate(out: &Path) -> serde_json::Value {
         !html.contains("src=\"http") && !html.contains("<link"),
         "no remote assets"
     );
-    let goose = read("load.html");
-    assert!(
-        goose.contains("<html") && goose.contains("Goose"),
-        "goose's report"
-    );
+    if load {
+        let goose = read("load.html");
+        assert!(
+            goose.contains("<html") && goose.contains("Goose"),
+            "goose's report"
+        );
+    } else {
+        assert!(!out.join("load.html").exists());
+    }
     let summary = read("summary.md");
     assert!(summary.starts_with("# devices-harness run: "));
     report
@@ -195,4 +204,55 @@ fn a_broken_target_fails_the_run_and_every_finding_has_its_reproducer() {
         assert!(!text.contains("secret-token-123"), "{file} leaks the token");
     }
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// `--phases`: only the selected phases run, share the budget, and the report says so
+/// (no load section without the load phase).
+#[test]
+fn the_selected_phases_alone_run() {
+    let out = out_dir("phases");
+    let o = run(&out, &["--phases", "check,fuzz"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report = validate(&out);
+    let phases: Vec<&str> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["check", "fuzz"]);
+    assert!(report["load"].is_null());
+    assert!(report["check"]["cases"].as_u64().unwrap() > 0);
+    assert!(report["check"]["fuzz_cases"].as_u64().unwrap() > 0);
+    let _ = std::fs::remove_dir_all(&out);
+
+    let out = out_dir("phases-load");
+    let o = run(&out, &["--phases", "load"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let report = validate(&out);
+    assert_eq!(report["phases"].as_array().unwrap().len(), 1);
+    assert_eq!(report["phases"][0]["name"], "load");
+    assert_eq!(report["check"]["cases"], 0);
+    assert_eq!(report["check"]["fuzz_cases"], 0);
+    assert!(
+        report["load"]["report"]["totals"]["count"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let _ = std::fs::remove_dir_all(&out);
+
+    let o = run(&out_dir("phases-bad"), &["--phases", "check,nope"]);
+    assert_eq!(o.status.code(), Some(2));
 }

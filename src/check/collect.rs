@@ -75,6 +75,9 @@ pub(super) struct Results {
 impl Ctx {
     /// Counts a check as skipped.
     pub(crate) fn skip(&self, oracle: Oracle, endpoint: &str, reason: &str) {
+        if !self.config.selected(oracle) {
+            return;
+        }
         if let Ok(mut r) = self.results.lock() {
             let c = r.counts.entry((oracle, endpoint.to_owned())).or_default();
             c.skipped += 1;
@@ -89,7 +92,11 @@ impl Ctx {
         let Ok(mut r) = self.results.lock() else {
             return;
         };
-        for check in checks {
+        // Checks of oracles not selected are not counted: they are reported as such.
+        for check in checks
+            .into_iter()
+            .filter(|c| self.config.selected(c.oracle))
+        {
             let level = check.oracle.level(&self.config.profile);
             if let Some(why) = &check.skipped {
                 let c = r

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::CaseId;
 use crate::contract::Profile;
-use crate::target::{Throttle, TransportError};
+use crate::target::{Oracle, Throttle, TransportError};
 
 /// How a run goes.
 #[derive(Clone, Debug)]
@@ -41,6 +41,12 @@ pub struct Config {
     pub throttle: Throttle,
     /// How many times a spawned target may be restarted after crashes.
     pub max_restarts: u32,
+    /// Run the fixed probes after the generated cases (`run --phases` without `check`
+    /// turns them off).
+    pub probes: bool,
+    /// The oracles to run (`--oracles`); the others send nothing and are reported as not
+    /// selected.
+    pub oracles: Vec<Oracle>,
 }
 
 impl Default for Config {
@@ -61,7 +67,16 @@ impl Default for Config {
             fuzz_time: None,
             throttle: Throttle::default(),
             max_restarts: 20,
+            probes: true,
+            oracles: Oracle::ALL.to_vec(),
         }
+    }
+}
+
+impl Config {
+    /// Whether `oracle` is one the run checks.
+    pub fn selected(&self, oracle: Oracle) -> bool {
+        self.oracles.contains(&oracle)
     }
 }
 

@@ -67,7 +67,8 @@ pub struct OracleReport {
     pub counts: Counts,
     /// Per endpoint.
     pub endpoints: Vec<EndpointReport>,
-    /// `ran`, or `not-run` when not one of its checks was made.
+    /// `ran`; `not-run` when not one of its checks was made; `not-selected` when
+    /// `--oracles` left it out.
     pub status: &'static str,
     /// Why it did not run.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -222,7 +223,11 @@ pub(crate) fn build(
                 total.skipped += e.counts.skipped;
             }
             let ran = total.passed + total.failed > 0;
+            let selected = config.selected(oracle);
             let reason = (!ran).then(|| {
+                if !selected {
+                    return "not selected (--oracles)".to_owned();
+                }
                 endpoints
                     .iter()
                     .find_map(|e| e.counts.skip_reason.clone())
@@ -235,7 +240,11 @@ pub(crate) fn build(
                 level: oracle.level(&config.profile),
                 counts: total,
                 endpoints,
-                status: if ran { "ran" } else { "not-run" },
+                status: match (ran, selected) {
+                    (true, _) => "ran",
+                    (false, true) => "not-run",
+                    (false, false) => "not-selected",
+                },
                 reason,
             }
         })
@@ -527,7 +536,9 @@ impl Report {
                 o.counts.skipped,
                 o.description
             );
-            if let Some(why) = &o.reason {
+            if o.status == "not-selected" {
+                let _ = writeln!(s, "{:<15} NOT SELECTED", "");
+            } else if let Some(why) = &o.reason {
                 let _ = writeln!(s, "{:<15} NOT RUN: {why}", "");
             }
             for e in o.endpoints.iter().filter(|e| e.counts.skipped > 0) {

@@ -46,7 +46,9 @@ pub async fn run(target: &Target, config: &Config) -> Result<Report, CheckError>
     bar.finish_and_clear();
     let mut fuzzed = (0, 0.0);
     if config.replay.is_none() {
-        probes::run_all(&ctx).await;
+        if config.probes {
+            probes::run_all(&ctx).await;
+        }
         if let Some(budget) = config.fuzz_time {
             let fuzz_started = Instant::now();
             fuzzed.0 = fuzz_phase(&ctx, &classes, budget).await;
@@ -76,6 +78,7 @@ async fn run_cases(
             let sent = &sent;
             async move {
                 match cases::generate(&ctx.config.profile, id, classes, ctx.salt) {
+                    Some(case) if !judged(&ctx.config, &case) => {}
                     Some(case) => {
                         let checks = run_case(ctx, &case, id).await;
                         ctx.record_all(checks, Example::case(id, &case));
@@ -96,6 +99,17 @@ async fn run_cases(
     sent.into_inner()
 }
 
+/// Whether any check of `case` is of a selected oracle: its own, server errors, the
+/// request-id headers (http) on its answer, and the read-back of a created device.
+fn judged(config: &Config, case: &Case) -> bool {
+    let round_trip = case.device.is_some() && config.selected(Oracle::RoundTrip);
+    let request_ids = config.profile.policies().request_id_header > Level::Off;
+    config.selected(case.oracle)
+        || config.selected(Oracle::ServerErrors)
+        || (request_ids && config.selected(Oracle::Http))
+        || round_trip
+}
+
 /// The fuzz phase: bursts of malformed and mutated cases at volume for `budget`, with a
 /// liveness probe after each burst; how many cases were sent.
 async fn fuzz_phase(ctx: &Ctx, classes: &[Defect], budget: Duration) -> u64 {
@@ -112,6 +126,9 @@ async fn fuzz_phase(ctx: &Ctx, classes: &[Defect], budget: Duration) -> u64 {
         });
         next += BURST;
         sent += run_cases(ctx, classes, ids, Some(until), &bar).await;
+        if !ctx.config.selected(Oracle::Liveness) {
+            continue;
+        }
         let mut rng = crate::generate::Rng::new(ctx.config.seed ^ next);
         let (req, outcome) = probes::live_probe(ctx, &mut rng, prompt).await;
         let endpoint = "POST /me/devices (after a fuzz burst)";
@@ -213,7 +230,10 @@ pub(super) async fn run_case(ctx: &Ctx, case: &Case, id: CaseId) -> Vec<Check> {
     let v = oracles::judge(case.oracle, &resp, &case.expected, &secrets);
     let created = resp.status == 201 && v.is_empty();
     checks.push(check(case.oracle, &endpoint, &req, v));
-    if created && let Some(device) = &case.device {
+    if created
+        && ctx.config.selected(Oracle::RoundTrip)
+        && let Some(device) = &case.device
+    {
         probes::round_trip(ctx, route, &req, &resp, device, &mut checks).await;
     }
     checks

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
-use crate::check::{self, CaseId, Report, Target, Transport};
+use crate::check::{self, CaseId, Oracle, Report, Target, Transport};
 use crate::contract::Level;
 use crate::server::Ephemeral;
 
@@ -46,6 +46,11 @@ pub struct CheckArgs {
     /// Skip the probes with 4 MiB and trickled bodies.
     #[arg(long)]
     pub quick: bool,
+    /// Run only these oracles (comma-separated: acceptance, round-trip, rejection,
+    /// server-errors, authentication, authorization, persistence, http, liveness); the
+    /// others send nothing and are reported as not selected.
+    #[arg(long, value_delimiter = ',', value_name = "ORACLE,...")]
+    pub oracles: Vec<Oracle>,
     /// Write JUnit XML here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
@@ -94,6 +99,11 @@ impl CheckArgs {
             progress: std::io::stderr().is_terminal(),
             throttle: self.throttle.throttle()?,
             max_restarts: self.target.max_restarts,
+            oracles: if self.oracles.is_empty() {
+                Oracle::ALL.to_vec()
+            } else {
+                self.oracles.clone()
+            },
             ..check::Config::default()
         })
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Args;
 
-use crate::run::{self, RunConfig};
+use crate::run::{self, PhaseName, RunConfig};
 
 /// Arguments of `run`.
 #[derive(Debug, Args)]
@@ -40,6 +40,14 @@ pub struct RunArgs {
     /// Load-phase thresholds (goose syntax); given, they replace the defaults.
     #[arg(long, default_values = ["error-rate<1%", "p99<2s"])]
     pub threshold: Vec<String>,
+    /// The phases to run (comma-separated: check, fuzz, load); they share the budget.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "check,fuzz,load"
+    )]
+    pub phases: Vec<PhaseName>,
 }
 
 /// Runs `run`; returns the exit code (0 when nothing at error level was found).
@@ -65,6 +73,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         spawn: args.target.spawn.clone(),
         spawn_wait: args.target.spawn_wait,
         max_restarts: args.target.max_restarts,
+        phases: args.phases.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

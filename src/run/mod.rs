@@ -18,7 +18,7 @@ use crate::check;
 use crate::contract::{Level, Profile};
 use crate::load::{self, Options, Second, WorkerReport};
 use crate::server::Ephemeral;
-use crate::target::{Credentials, Target, Transport};
+use crate::target::{Credentials, Oracle, Target, Transport};
 use crate::text::plural;
 
 mod html;
@@ -62,6 +62,34 @@ pub struct RunConfig {
     pub spawn_wait: Duration,
     /// Restarts of a spawned target after crashes.
     pub max_restarts: u32,
+    /// The phases to run (`--phases`), in their fixed order; the budget is shared among
+    /// them.
+    pub phases: Vec<PhaseName>,
+}
+
+/// A phase of the main job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum PhaseName {
+    /// Generated cases and the probes of every oracle.
+    Check,
+    /// Malformed and mutated cases at volume, liveness probes between bursts.
+    Fuzz,
+    /// goose load with the integrity pass.
+    Load,
+}
+
+impl PhaseName {
+    /// Every phase, in the order they run.
+    pub const ALL: [PhaseName; 3] = [PhaseName::Check, PhaseName::Fuzz, PhaseName::Load];
+
+    /// The share of the timed budget the phase gets when every phase runs.
+    fn weight(self) -> f64 {
+        match self {
+            PhaseName::Check | PhaseName::Fuzz => 0.3,
+            PhaseName::Load => 0.4,
+        }
+    }
 }
 
 /// One phase's line.
@@ -174,14 +202,24 @@ async fn phases(
     // What the probes, shrinking, goose's ramp-up and the read-back take, about.
     let timed = (budget * 0.85 - OVERHEAD_SECONDS).max(budget * 0.4);
     let share = |f: f64| Duration::from_secs_f64(timed * f);
+    let on = |p: PhaseName| config.phases.contains(&p);
+    // The selected phases share the timed budget in proportion to their weights.
+    let weights: f64 = config.phases.iter().map(|p| p.weight()).sum();
+    let part = |p: PhaseName| on(p).then(|| share(p.weight() / weights.max(0.1)));
     // Check and fuzz.
     let check_config = check::Config {
         profile: config.profile.clone(),
-        cases: u64::MAX,
+        cases: if on(PhaseName::Check) { u64::MAX } else { 0 },
+        probes: on(PhaseName::Check),
+        oracles: if on(PhaseName::Check) || on(PhaseName::Fuzz) {
+            Oracle::ALL.to_vec()
+        } else {
+            Vec::new()
+        },
         seed: config.seed,
         concurrency: config.concurrency,
-        case_time: Some(share(0.3)),
-        fuzz_time: Some(share(0.3)),
+        case_time: part(PhaseName::Check),
+        fuzz_time: part(PhaseName::Fuzz),
         progress: config.progress,
         throttle: config.throttle.clone(),
         max_restarts: config.max_restarts,
@@ -195,30 +233,37 @@ async fn phases(
         .filter(|f| f.level == Level::Error && f.case.is_some_and(check::CaseId::in_fuzz_phase))
         .count();
     let check_errors = check.errors() - fuzz_errors;
-    let mut phases = vec![
-        Phase {
-            name: "check",
-            seconds: check.duration_seconds - check.fuzz_seconds,
-            passed: check_errors == 0,
-            summary: format!(
-                "{} cases and the probes of nine oracles, {} requests; {check_errors} errors, {} warnings",
-                check.cases,
-                check.requests,
-                check.warnings()
-            ),
-        },
-        Phase {
-            name: "fuzz",
-            seconds: check.fuzz_seconds,
-            passed: fuzz_errors == 0,
-            summary: format!(
-                "{} malformed and mutated cases with liveness probes between bursts; {fuzz_errors} errors",
-                check.fuzz_cases
-            ),
-        },
-    ];
-    // Load, with what is left of its share.
-    let load_time = share(0.4).max(Duration::from_secs(2));
+    let mut phases = Vec::new();
+    let check_phase = Phase {
+        name: "check",
+        seconds: check.duration_seconds - check.fuzz_seconds,
+        passed: check_errors == 0,
+        summary: format!(
+            "{} cases and the probes of nine oracles, {} requests; {check_errors} errors, {} warnings",
+            check.cases,
+            check.requests,
+            check.warnings()
+        ),
+    };
+    let fuzz_phase = Phase {
+        name: "fuzz",
+        seconds: check.fuzz_seconds,
+        passed: fuzz_errors == 0,
+        summary: format!(
+            "{} malformed and mutated cases with liveness probes between bursts; {fuzz_errors} errors",
+            check.fuzz_cases
+        ),
+    };
+    if on(PhaseName::Check) {
+        phases.push(check_phase);
+    }
+    if on(PhaseName::Fuzz) {
+        phases.push(fuzz_phase);
+    }
+    let Some(load_time) = part(PhaseName::Load) else {
+        return Ok(report(config, started, budget, check, phases, None, 0));
+    };
+    let load_time = load_time.max(Duration::from_secs(2));
     let mut users = vec![target.user.clone()];
     users.extend(target.other.clone());
     let load = load_phase(config, &base, users, load_time).await?;
@@ -248,15 +293,37 @@ async fn phases(
             .map(|exit| format!("; CRASH: the target died during the load ({exit})"))
             .unwrap_or_default(),
     });
+    let failed_load = usize::from(!load_passed);
+    Ok(report(
+        config,
+        started,
+        budget,
+        check,
+        phases,
+        Some(load),
+        failed_load,
+    ))
+}
+
+/// The run's report from its phases; `failed_load` counts a load phase that did not pass.
+fn report(
+    config: &RunConfig,
+    started: Instant,
+    budget: f64,
+    check: check::Report,
+    phases: Vec<Phase>,
+    load: Option<LoadSection>,
+    failed_load: usize,
+) -> RunReport {
     let errors = check.errors()
         + check
             .causes
             .iter()
             .filter(|c| c.kind != check::causes::CauseKind::Violation)
             .count()
-        + usize::from(!load_passed)
+        + failed_load
         + usize::from(check.ended_early.is_some());
-    Ok(RunReport {
+    RunReport {
         schema: SCHEMA,
         tool: check.tool.clone(),
         target: check.target.clone(),
@@ -269,8 +336,8 @@ async fn phases(
         warnings: check.warnings(),
         phases,
         check,
-        load: Some(load),
-    })
+        load,
+    }
 }
 
 async fn load_phase(

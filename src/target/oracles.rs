@@ -99,6 +99,21 @@ impl Oracle {
     }
 }
 
+impl std::str::FromStr for Oracle {
+    type Err = String;
+
+    /// An oracle by its report name (`round-trip`, `server-errors`, ...).
+    fn from_str(name: &str) -> Result<Oracle, String> {
+        Oracle::ALL
+            .into_iter()
+            .find(|o| o.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Oracle::ALL.iter().map(|o| o.name()).collect();
+                format!("'{name}' is not an oracle ({})", names.join(", "))
+            })
+    }
+}
+
 impl fmt::Display for Oracle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

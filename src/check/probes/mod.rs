@@ -34,19 +34,20 @@ pub(super) const NO_OTHER: &str = "no second user (--other-token and --other-use
 
 /// Runs every probe.
 pub(crate) async fn run_all(ctx: &Ctx) {
-    if !ctx.dead() {
+    let selected = |o| ctx.config().selected(o);
+    if !ctx.dead() && selected(Oracle::Authentication) {
         authentication(ctx).await;
     }
-    if !ctx.dead() {
+    if !ctx.dead() && selected(Oracle::Http) {
         http_rules(ctx).await;
     }
-    if !ctx.dead() {
+    if !ctx.dead() && selected(Oracle::Authorization) {
         authorization(ctx).await;
     }
-    if !ctx.dead() {
+    if !ctx.dead() && selected(Oracle::Persistence) {
         persistence(ctx).await;
     }
-    if !ctx.dead() {
+    if !ctx.dead() && selected(Oracle::Liveness) {
         liveness(ctx).await;
     }
 }
