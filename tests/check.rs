@@ -132,6 +132,8 @@ enum Break {
     NoAllowHeader,
     /// liveness: after a deeply nested body, the server stalls for 3 s.
     WedgeAfterDeepNesting,
+    /// lifecycle: DELETE of a device answers 204 and deletes nothing.
+    DeleteKeepsDevice,
 }
 
 struct Broken {
@@ -198,6 +200,12 @@ async fn breaker(State(b): State<Arc<Broken>>, req: Request, next: Next) -> Resp
             {
                 return graph_error(StatusCode::NOT_FOUND, "Request_ResourceNotFound");
             }
+        }
+        Break::DeleteKeepsDevice
+            if parts.method == http::Method::DELETE
+                && parts.uri.path().starts_with("/me/devices/") =>
+        {
+            return StatusCode::NO_CONTENT.into_response();
         }
         Break::WedgeAfterDeepNesting if bytes.starts_with(b"[[[[") => {
             *b.wedged_until.lock().unwrap() = Some(Instant::now() + Duration::from_secs(3));
@@ -342,6 +350,7 @@ broken_servers! {
     losing_writes_fails_persistence: LoseSomeWrites => Persistence;
     a_405_without_allow_fails_http: NoAllowHeader => Http;
     stalling_after_deep_nesting_fails_liveness: WedgeAfterDeepNesting => Liveness;
+    keeping_deleted_devices_fails_lifecycle: DeleteKeepsDevice => Lifecycle;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -607,4 +616,45 @@ async fn selected_oracles_alone_run_and_the_others_are_reported_not_selected() {
             .iter()
             .all(|f| f.oracle == Oracle::Rejection)
     );
+}
+
+/// The ids in `who`'s list (first page of up to 999).
+async fn listed(transport: &Transport, who: &User) -> usize {
+    let req = check::Request::new(http::Method::GET, "/me/devices?$top=999")
+        .header("authorization", &format!("Bearer {}", who.token));
+    let r = transport.send(req, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(r.status, 200);
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    body["value"].as_array().unwrap().len()
+}
+
+/// Clean-up: a run deletes every device it created, for both users, and says so; with
+/// `--keep` it leaves them and says so too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_deletes_what_it_created_unless_kept() {
+    let (router, users) = reference();
+    let transport = Transport::service(router);
+    let report = check::run(&target(transport.clone(), &users, true), &config(200))
+        .await
+        .unwrap();
+    let c = &report.cleanup;
+    assert!(c.created > 100, "{c:?}");
+    assert!(c.left.is_empty() && c.reason.is_none(), "{c:?}");
+    assert_eq!(c.deleted + c.gone, c.created, "{c:?}");
+    assert!(report.summary().contains("0 left"), "{}", report.summary());
+    assert_eq!(listed(&transport, &users[0]).await, 0);
+    assert_eq!(listed(&transport, &users[1]).await, 0);
+
+    let kept = Config {
+        keep: true,
+        ..config(200)
+    };
+    let report = check::run(&target(transport.clone(), &users, true), &kept)
+        .await
+        .unwrap();
+    let c = &report.cleanup;
+    assert_eq!(c.left.len() as u64 + c.deleted, c.created, "{c:?}");
+    assert_eq!(c.reason.as_deref(), Some("--keep"));
+    let left = listed(&transport, &users[0]).await + listed(&transport, &users[1]).await;
+    assert_eq!(left, c.left.len(), "{c:?}");
 }

@@ -139,5 +139,5 @@ fn selected_oracles_on_the_embedded_default() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert_eq!(stdout.matches("NOT SELECTED").count(), 7, "{stdout}");
+    assert_eq!(stdout.matches("NOT SELECTED").count(), 8, "{stdout}");
 }

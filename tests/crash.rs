@@ -122,12 +122,29 @@ fn with_spawn_the_crash_comes_first_shrunk_with_its_stack_trace_and_every_oracle
         })
         .collect();
     assert_eq!(echo.len(), 1, "{stdout}");
-    // Restarted, and every oracle ran.
+    // Restarted, and every oracle ran; but lifecycle, as the target has no DELETE (405,
+    // optional in the contract): not run, and why.
     assert!(report["restarts"].as_u64().unwrap() > 0);
     assert!(report["ended_early"].is_null(), "{stdout}");
     for o in report["oracles"].as_array().unwrap() {
-        assert_eq!(o["status"], "ran", "{}: {stdout}", o["oracle"]);
+        if o["oracle"] == "lifecycle" {
+            assert_eq!(o["status"], "not-run", "{stdout}");
+            assert!(
+                o["reason"].as_str().unwrap().contains("no DELETE"),
+                "{stdout}"
+            );
+        } else {
+            assert_eq!(o["status"], "ran", "{}: {stdout}", o["oracle"]);
+        }
     }
+    assert!(
+        report["cleanup"]["created"].as_u64().unwrap() > 0,
+        "{stdout}"
+    );
+    assert_eq!(
+        report["cleanup"]["reason"], "the target has no DELETE (405)",
+        "{stdout}"
+    );
     // The terminal shows the crash first: before any other cause, with its curl line.
     let crash_at = stdout.find("C1 CRASH").expect("the crash is printed");
     let other_at = stdout.find("\nV1 ").expect("the violations are printed");

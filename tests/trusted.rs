@@ -310,6 +310,7 @@ async fn run_finds_nothing_on_the_independent_implementation_throttled_or_not() 
             spawn_wait: Duration::from_secs(30),
             max_restarts: 20,
             phases: devices_harness::run::PhaseName::ALL.to_vec(),
+            keep: false,
         };
         let report = devices_harness::run::run(&config).await.unwrap();
         let phases = devices_harness::run::phase_table(&report);

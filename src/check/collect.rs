@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use super::cleanup::Cleanup;
 use super::ctx::{Ctx, THROTTLED};
 use super::report::{self, EndpointCounts, Report};
 use super::runner::run_case;
@@ -222,10 +223,11 @@ impl Ctx {
         elapsed: Duration,
         cases_elapsed: Duration,
         sent: (u64, u64, f64),
+        cleanup: Cleanup,
     ) -> Report {
         let ended_early = self.ended_early();
         let results = self.results.into_inner().unwrap_or_default();
-        report::build(
+        let mut report = report::build(
             &self.target,
             &self.config,
             sent,
@@ -240,7 +242,9 @@ impl Ctx {
             (self.watch.events(), ended_early, self.watch.restarts()),
             elapsed,
             cases_elapsed,
-        )
+        );
+        report.cleanup = cleanup;
+        report
     }
 }
 

@@ -41,6 +41,9 @@ pub struct Config {
     pub throttle: Throttle,
     /// How many times a spawned target may be restarted after crashes.
     pub max_restarts: u32,
+    /// Leave the devices the run created on the target (`--keep`); by default they are
+    /// deleted at the end.
+    pub keep: bool,
     /// Run the fixed probes after the generated cases (`run --phases` without `check`
     /// turns them off).
     pub probes: bool,
@@ -67,6 +70,7 @@ impl Default for Config {
             fuzz_time: None,
             throttle: Throttle::default(),
             max_restarts: 20,
+            keep: false,
             probes: true,
             oracles: Oracle::ALL.to_vec(),
         }

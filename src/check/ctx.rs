@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use http::Method;
 
+use super::cleanup::Ledger;
 use super::collect::Results;
 use super::{Config, probes, watch};
 use crate::contract::Profile;
@@ -31,6 +32,8 @@ pub(crate) struct Ctx {
     /// Salts every client id this run sends, so that ids an earlier run of the same seed
     /// took are never sent again (a 409 then would be a false finding).
     pub(crate) salt: u128,
+    /// The devices the run created, for the clean-up.
+    pub(super) ledger: Ledger,
     /// 429s waited out, and requests still throttled after every retry.
     pub(super) retried: AtomicU64,
     pub(super) unanswered: AtomicU64,
@@ -67,6 +70,7 @@ impl Ctx {
             pacer,
             watch,
             salt: run_salt(),
+            ledger: Ledger::default(),
             retried: AtomicU64::new(0),
             unanswered: AtomicU64::new(0),
             throttled_in_a_row: AtomicU32::new(0),
@@ -197,6 +201,9 @@ impl Ctx {
                 },
                 _ => sent.result,
             };
+            if let Ok(r) = &result {
+                self.ledger.note(self, &req, r);
+            }
             self.account(sent.throttled, Some(&result));
             return result;
         }

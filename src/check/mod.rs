@@ -31,6 +31,7 @@
 
 mod cases;
 pub mod causes;
+mod cleanup;
 mod collect;
 mod config;
 mod ctx;
@@ -41,6 +42,7 @@ pub mod shrink;
 mod watch;
 
 pub use cases::{Case, CaseId, CaseKind, FUZZ_BASE};
+pub use cleanup::Cleanup;
 pub use config::{CheckError, Config};
 pub use report::{
     Counts, EndpointCounts, Finding, OracleReport, Report, Reproducer, Throttling, junit_document,

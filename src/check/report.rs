@@ -179,6 +179,8 @@ pub struct Report {
     pub ended_early: Option<String>,
     /// Restarts of a spawned target after crashes.
     pub restarts: u32,
+    /// The devices the run created, and what became of them.
+    pub cleanup: super::Cleanup,
 }
 
 /// 429s in a run: waited out, never findings.
@@ -286,6 +288,7 @@ pub(crate) fn build(
         causes,
         ended_early,
         restarts,
+        cleanup: super::Cleanup::default(),
     }
 }
 
@@ -513,6 +516,23 @@ impl Report {
                 "throttled: {} waited out and sent again; every request answered",
                 plural(self.throttling.retried, "429")
             );
+        }
+        let c = &self.cleanup;
+        if c.created > 0 {
+            let _ = write!(
+                s,
+                "clean-up: {} created, {} deleted, {} already gone, {} left",
+                plural(c.created, "device"),
+                c.deleted,
+                c.gone,
+                c.left.len()
+            );
+            match (&c.reason, c.left.first()) {
+                (Some(why), Some(first)) => {
+                    let _ = writeln!(s, " ({why}; such as {first})");
+                }
+                _ => s.push('\n'),
+            }
         }
         self.write_causes(&mut s);
         let _ = writeln!(

@@ -56,7 +56,9 @@ pub async fn run(target: &Target, config: &Config) -> Result<Report, CheckError>
         }
     }
     ctx.shrink_findings().await;
-    Ok(ctx.into_report(started.elapsed(), cases_elapsed, (sent, fuzzed.0, fuzzed.1)))
+    let cleanup = ctx.ledger.clean_up(&ctx, config.keep).await;
+    let sent = (sent, fuzzed.0, fuzzed.1);
+    Ok(ctx.into_report(started.elapsed(), cases_elapsed, sent, cleanup))
 }
 
 /// Sends the generated cases `ids`, `concurrency` at a time, until `until` or the target

@@ -46,6 +46,10 @@ pub struct CheckArgs {
     /// Skip the probes with 4 MiB and trickled bodies.
     #[arg(long)]
     pub quick: bool,
+    /// Leave the devices the run created (by default they are deleted at the end, where
+    /// the target has DELETE).
+    #[arg(long)]
+    pub keep: bool,
     /// Run only these oracles (comma-separated: acceptance, round-trip, rejection,
     /// server-errors, authentication, authorization, persistence, http, liveness); the
     /// others send nothing and are reported as not selected.
@@ -99,6 +103,7 @@ impl CheckArgs {
             progress: std::io::stderr().is_terminal(),
             throttle: self.throttle.throttle()?,
             max_restarts: self.target.max_restarts,
+            keep: self.keep,
             oracles: if self.oracles.is_empty() {
                 Oracle::ALL.to_vec()
             } else {

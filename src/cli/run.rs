@@ -40,6 +40,10 @@ pub struct RunArgs {
     /// Load-phase thresholds (goose syntax); given, they replace the defaults.
     #[arg(long, default_values = ["error-rate<1%", "p99<2s"])]
     pub threshold: Vec<String>,
+    /// Leave the devices the check and fuzz phases created (by default they are deleted
+    /// at the end, where the target has DELETE).
+    #[arg(long)]
+    pub keep: bool,
     /// The phases to run (comma-separated: check, fuzz, load); they share the budget.
     #[arg(
         long,
@@ -74,6 +78,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         spawn_wait: args.target.spawn_wait,
         max_restarts: args.target.max_restarts,
         phases: args.phases.clone(),
+        keep: args.keep,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -65,6 +65,8 @@ pub struct RunConfig {
     /// The phases to run (`--phases`), in their fixed order; the budget is shared among
     /// them.
     pub phases: Vec<PhaseName>,
+    /// Leave the devices the check and fuzz phases created (`--keep`).
+    pub keep: bool,
 }
 
 /// A phase of the main job.
@@ -211,6 +213,7 @@ async fn phases(
         profile: config.profile.clone(),
         cases: if on(PhaseName::Check) { u64::MAX } else { 0 },
         probes: on(PhaseName::Check),
+        keep: config.keep,
         oracles: if on(PhaseName::Check) || on(PhaseName::Fuzz) {
             Oracle::ALL.to_vec()
         } else {
@@ -239,7 +242,7 @@ async fn phases(
         seconds: check.duration_seconds - check.fuzz_seconds,
         passed: check_errors == 0,
         summary: format!(
-            "{} cases and the probes of nine oracles, {} requests; {check_errors} errors, {} warnings",
+            "{} cases and the probes of ten oracles, {} requests; {check_errors} errors, {} warnings",
             check.cases,
             check.requests,
             check.warnings()

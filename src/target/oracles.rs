@@ -35,11 +35,13 @@ pub enum Oracle {
     Http,
     /// After hostile inputs the target still answers promptly.
     Liveness,
+    /// A deleted device is gone: not readable, not listed, not deletable again.
+    Lifecycle,
 }
 
 impl Oracle {
     /// Every oracle, in report order.
-    pub const ALL: [Oracle; 9] = [
+    pub const ALL: [Oracle; 10] = [
         Oracle::Acceptance,
         Oracle::RoundTrip,
         Oracle::Rejection,
@@ -49,6 +51,7 @@ impl Oracle {
         Oracle::Persistence,
         Oracle::Http,
         Oracle::Liveness,
+        Oracle::Lifecycle,
     ];
 
     /// The name used in reports and in a profile's `[policies.severity]`.
@@ -63,6 +66,7 @@ impl Oracle {
             Oracle::Persistence => "persistence",
             Oracle::Http => "http",
             Oracle::Liveness => "liveness",
+            Oracle::Lifecycle => "lifecycle",
         }
     }
 
@@ -84,6 +88,7 @@ impl Oracle {
             Oracle::Persistence => "concurrent creates all readable, distinct ids; 409 once",
             Oracle::Http => "415, 405 + Allow, 404 Graph error, request-id headers",
             Oracle::Liveness => "after hostile inputs a valid create still answers promptly",
+            Oracle::Lifecycle => "after a 204 DELETE: GET 404, not listed, DELETE again 404",
         }
     }
 
@@ -169,6 +174,7 @@ pub fn contract_section(oracle: Oracle, rule: &str) -> &'static str {
             }
         },
         Oracle::Liveness => "section 4: no input, however hostile, may produce a hang or a crash",
+        Oracle::Lifecycle => "section 1: DELETE /me/devices/{id} (204; optional for targets)",
     }
 }
 

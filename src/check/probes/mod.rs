@@ -5,6 +5,7 @@
 mod authentication;
 mod authorization;
 mod http_rules;
+mod lifecycle;
 mod liveness;
 mod persistence;
 mod round_trip;
@@ -12,6 +13,7 @@ mod round_trip;
 use authentication::authentication;
 use authorization::authorization;
 use http_rules::http_rules;
+use lifecycle::lifecycle;
 use liveness::liveness;
 pub(crate) use liveness::{Live, live_probe};
 use persistence::persistence;
@@ -49,6 +51,9 @@ pub(crate) async fn run_all(ctx: &Ctx) {
     }
     if !ctx.dead() && selected(Oracle::Liveness) {
         liveness(ctx).await;
+    }
+    if !ctx.dead() && selected(Oracle::Lifecycle) {
+        lifecycle(ctx).await;
     }
 }
 
