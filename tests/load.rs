@@ -73,6 +73,19 @@ async fn a_short_load_on_the_reference_server_is_clean_with_either_client() {
         let o = load::run(config, &opts, Duration::from_secs(20))
             .await
             .unwrap();
+        // Clean-up: every device the load created is deleted, and both lists are empty.
+        let c = &o.report.cleanup;
+        assert_eq!(c.created, o.integrity.created, "{c:?}");
+        assert!(c.left.is_empty() && c.reason.is_none(), "{c:?}");
+        assert_eq!(c.deleted + c.gone, c.created, "{c:?}");
+        let transport = devices_harness::target::Transport::http(&server.running.url(), 1).unwrap();
+        for u in &users {
+            let req = devices_harness::target::Request::new(http::Method::GET, "/me/devices")
+                .header("authorization", &format!("Bearer {}", u.token));
+            let r = transport.send(req, Duration::from_secs(5)).await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(body["value"], serde_json::json!([]), "{client:?}: {body}");
+        }
         server.stop().await;
         let names: Vec<&String> = o.metrics.requests.keys().collect();
         for expected in [
@@ -305,6 +318,9 @@ fn two_workers_merge_into_one_honest_report() {
     assert_eq!(hist_total(&m), hist_total(&a) + hist_total(&b));
     let created = |v: &serde_json::Value| v["integrity"]["created"].as_u64().unwrap();
     assert_eq!(created(&m), created(&a) + created(&b));
+    let deleted = |v: &serde_json::Value| v["cleanup"]["deleted"].as_u64().unwrap();
+    assert_eq!(deleted(&m), deleted(&a) + deleted(&b));
+    assert_eq!(m["cleanup"]["created"].as_u64(), Some(created(&m)));
     // Both workers created devices (each with its own share of the users).
     assert!(created(&a) > 0 && created(&b) > 0);
     // Merging a worker with itself is refused.

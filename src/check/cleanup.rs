@@ -8,10 +8,10 @@ use std::sync::Mutex;
 
 use futures_util::StreamExt;
 use http::Method;
-use serde::Serialize;
 
 use super::ctx::Ctx;
 use crate::model::Guid;
+use crate::target::Cleanup;
 use crate::target::{Request, Response};
 
 /// Whose device it is.
@@ -34,21 +34,6 @@ struct Entries {
     live: BTreeMap<String, (Option<Owner>, bool)>,
     created: u64,
     deleted: u64,
-}
-
-/// What the clean-up did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Cleanup {
-    /// Devices the run created (201s to its POSTs, with an id).
-    pub created: u64,
-    /// Deleted by the run (204), by its probes or at the end.
-    pub deleted: u64,
-    /// Already gone at the end (404).
-    pub gone: u64,
-    /// Left on the target.
-    pub left: Vec<String>,
-    /// Why devices were left (`--keep`, no DELETE, the first failure).
-    pub reason: Option<String>,
 }
 
 impl Ledger {
@@ -115,26 +100,7 @@ impl Ledger {
             .buffer_unordered(ctx.config().concurrency.max(1))
             .collect()
             .await;
-        for (id, result) in results {
-            match result {
-                Ok(204) => out.deleted += 1,
-                Ok(404) => out.gone += 1,
-                Ok(405 | 501) => {
-                    out.left.push(id);
-                    out.reason
-                        .get_or_insert_with(|| "the target has no DELETE (405)".to_owned());
-                }
-                Ok(status) => {
-                    out.left.push(id);
-                    out.reason
-                        .get_or_insert_with(|| format!("DELETE answered {status}"));
-                }
-                Err(why) => {
-                    out.left.push(id);
-                    out.reason.get_or_insert(why);
-                }
-            }
-        }
+        out.tally(results);
         out.left.sort();
         out
     }

@@ -7,12 +7,12 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::cleanup::Cleanup;
 use super::ctx::{Ctx, THROTTLED};
 use super::report::{self, EndpointCounts, Report};
 use super::runner::run_case;
 use super::{Case, CaseId, CaseKind, cases, causes, shrink};
 use crate::contract::Level;
+use crate::target::Cleanup;
 use crate::target::{Oracle, Request, Violation};
 
 /// One judged aspect of one exchange: passed when `violations` is empty.

@@ -42,7 +42,6 @@ pub mod shrink;
 mod watch;
 
 pub use cases::{Case, CaseId, CaseKind, FUZZ_BASE};
-pub use cleanup::Cleanup;
 pub use config::{CheckError, Config};
 pub use report::{
     Counts, EndpointCounts, Finding, OracleReport, Report, Reproducer, Throttling, junit_document,
@@ -51,5 +50,6 @@ pub use runner::run;
 
 pub use crate::target::oracles::{Oracle, Violation};
 pub use crate::target::{
-    Body, Credentials, Request, Response, Service, Target, Throttle, Transport, TransportError,
+    Body, Cleanup, Credentials, Request, Response, Service, Target, Throttle, Transport,
+    TransportError,
 };

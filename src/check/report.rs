@@ -180,7 +180,7 @@ pub struct Report {
     /// Restarts of a spawned target after crashes.
     pub restarts: u32,
     /// The devices the run created, and what became of them.
-    pub cleanup: super::Cleanup,
+    pub cleanup: crate::target::Cleanup,
 }
 
 /// 429s in a run: waited out, never findings.
@@ -288,7 +288,7 @@ pub(crate) fn build(
         causes,
         ended_early,
         restarts,
-        cleanup: super::Cleanup::default(),
+        cleanup: crate::target::Cleanup::default(),
     }
 }
 
@@ -517,22 +517,8 @@ impl Report {
                 plural(self.throttling.retried, "429")
             );
         }
-        let c = &self.cleanup;
-        if c.created > 0 {
-            let _ = write!(
-                s,
-                "clean-up: {} created, {} deleted, {} already gone, {} left",
-                plural(c.created, "device"),
-                c.deleted,
-                c.gone,
-                c.left.len()
-            );
-            match (&c.reason, c.left.first()) {
-                (Some(why), Some(first)) => {
-                    let _ = writeln!(s, " ({why}; such as {first})");
-                }
-                _ => s.push('\n'),
-            }
+        if let Some(line) = self.cleanup.line() {
+            let _ = writeln!(s, "{line}");
         }
         self.write_causes(&mut s);
         let _ = writeln!(

@@ -43,6 +43,10 @@ pub struct LoadArgs {
     /// `off`.
     #[arg(long, default_value = "exhaustive")]
     pub integrity: Integrity,
+    /// Leave the devices the run created (by default they are deleted after the
+    /// integrity pass, where the target has DELETE).
+    #[arg(long)]
+    pub keep: bool,
     /// Valid payloads generated before the attack and drawn from at random (a quarter
     /// as many malformed ones); 0 generates each payload as it is sent.
     #[arg(long, default_value_t = 4096)]
@@ -77,6 +81,7 @@ impl std::fmt::Debug for LoadArgs {
             .field("profile", &self.profile)
             .field("seed", &self.seed)
             .field("integrity", &self.integrity)
+            .field("keep", &self.keep)
             .field("worker_index", &self.worker_index)
             .field("worker_count", &self.worker_count)
             .finish_non_exhaustive()
@@ -118,6 +123,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         seed: args.seed,
         weights,
         integrity: args.integrity,
+        keep: args.keep,
         worker_index: args.worker_index,
         worker_count: args.worker_count,
         payload_pool: args.payload_pool,

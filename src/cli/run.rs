@@ -40,8 +40,8 @@ pub struct RunArgs {
     /// Load-phase thresholds (goose syntax); given, they replace the defaults.
     #[arg(long, default_values = ["error-rate<1%", "p99<2s"])]
     pub threshold: Vec<String>,
-    /// Leave the devices the check and fuzz phases created (by default they are deleted
-    /// at the end, where the target has DELETE).
+    /// Leave the devices the run created (by default they are deleted at the end of
+    /// each phase, where the target has DELETE).
     #[arg(long)]
     pub keep: bool,
     /// The phases to run (comma-separated: check, fuzz, load); they share the budget.

@@ -20,7 +20,7 @@ use crate::contract::Profile;
 use crate::generate::Rng;
 use crate::generate::fast::Generator;
 use crate::generate::malformed::{Defect, MalformedCase};
-use crate::target::Credentials;
+use crate::target::{Cleanup, Credentials, Transport};
 
 mod client;
 mod integrity;
@@ -83,6 +83,9 @@ pub struct Options {
     pub defect_weights: Vec<(Defect, u64)>,
     /// How the integrity pass reads back.
     pub integrity: Integrity,
+    /// Leave the devices the run created (by default they are deleted after the
+    /// integrity pass).
+    pub keep: bool,
     /// This worker's index (0-based) among `worker_count`.
     pub worker_index: usize,
     /// Workers in all.
@@ -110,6 +113,7 @@ impl Default for Options {
             }),
             defect_weights: Generator::default_weights(),
             integrity: Integrity::Exhaustive,
+            keep: false,
             worker_index: 0,
             worker_count: 1,
             payload_pool: 4096,
@@ -289,6 +293,39 @@ impl Attack {
         Duration::from_nanos(self.shared.generation_nanos.load(Ordering::Relaxed))
     }
 
+    /// Deletes every device that got a 201 with its owner's token (`DELETE
+    /// /me/devices/{id}`), unless `keep`.
+    pub async fn clean_up(&self, keep: bool) -> anyhow::Result<Cleanup> {
+        let created = self
+            .shared
+            .created
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        let total = created.len() as u64;
+        let id = |c: &Created| {
+            c.read_path
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        if keep {
+            return Ok(Cleanup {
+                created: total,
+                left: created.iter().map(id).collect(),
+                reason: (total > 0).then(|| "--keep".to_owned()),
+                ..Cleanup::default()
+            });
+        }
+        let devices = created
+            .iter()
+            .filter_map(|c| Some((id(c), self.shared.users.get(c.user)?.token.clone())))
+            .collect();
+        let transport = Transport::http(&self.host, 16)?;
+        Ok(crate::target::cleanup::delete_all(&transport, devices, total, 16).await)
+    }
+
     /// The integrity pass: reads back the devices that got a 201 (all, a sample, or
     /// none) and compares each with what was sent.
     pub async fn verify(&self, mode: Integrity) -> anyhow::Result<IntegrityReport> {
@@ -360,12 +397,13 @@ pub async fn run(
         Err(e) => return Err(e.into()),
     };
     let integrity = attack.verify(options.integrity).await?;
+    let cleanup = attack.clean_up(options.keep).await?;
     let report = WorkerReport::new(
         &host,
         options,
         &metrics,
         &failed_thresholds,
-        &integrity,
+        (&integrity, &cleanup),
         elapsed,
         attack.generation_time(),
         cpu,

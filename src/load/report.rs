@@ -10,6 +10,7 @@ use goose::metrics::GooseMetrics;
 use serde::{Deserialize, Serialize};
 
 use super::{IntegrityReport, Options};
+use crate::target::Cleanup;
 
 /// The report's schema id.
 pub const SCHEMA: &str = "devices-harness/load-report/1";
@@ -138,6 +139,8 @@ pub struct WorkerReport {
     pub failed_thresholds: Vec<String>,
     /// The integrity pass, summed.
     pub integrity: IntegrityReport,
+    /// The devices the run created and what became of them, summed.
+    pub cleanup: Cleanup,
     /// Time spent generating payloads, in seconds.
     pub generation_seconds: f64,
     /// This process's CPU time during the attack, in seconds (where measurable).
@@ -151,7 +154,7 @@ impl WorkerReport {
         options: &Options,
         metrics: &GooseMetrics,
         failed_thresholds: &[String],
-        integrity: &IntegrityReport,
+        (integrity, cleanup): (&IntegrityReport, &Cleanup),
         elapsed: Duration,
         generation: Duration,
         cpu: Option<Duration>,
@@ -192,6 +195,7 @@ impl WorkerReport {
             totals,
             failed_thresholds: failed_thresholds.to_vec(),
             integrity: integrity.clone(),
+            cleanup: cleanup.clone(),
             generation_seconds: generation.as_secs_f64(),
             cpu_seconds: cpu.map(|c| c.as_secs_f64()),
         }
@@ -251,6 +255,9 @@ impl WorkerReport {
             );
         }
         let _ = writeln!(s, "\n{}", self.integrity.line());
+        if let Some(line) = self.cleanup.line() {
+            let _ = writeln!(s, "{line}");
+        }
         for e in &self.integrity.examples {
             let _ = writeln!(s, "  {e}");
         }
@@ -289,6 +296,7 @@ pub fn merge(reports: &[WorkerReport]) -> Result<WorkerReport, String> {
             mode: first.integrity.mode.clone(),
             ..IntegrityReport::default()
         },
+        cleanup: Cleanup::default(),
         generation_seconds: 0.0,
         cpu_seconds: Some(0.0),
         ..first.clone()
@@ -327,6 +335,7 @@ pub fn merge(reports: &[WorkerReport]) -> Result<WorkerReport, String> {
         i.altered += r.integrity.altered;
         i.unanswered += r.integrity.unanswered;
         i.examples.extend(r.integrity.examples.iter().cloned());
+        out.cleanup.add(&r.cleanup);
         out.generation_seconds += r.generation_seconds;
         out.cpu_seconds = out.cpu_seconds.zip(r.cpu_seconds).map(|(a, b)| a + b);
     }

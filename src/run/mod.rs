@@ -65,7 +65,7 @@ pub struct RunConfig {
     /// The phases to run (`--phases`), in their fixed order; the budget is shared among
     /// them.
     pub phases: Vec<PhaseName>,
-    /// Leave the devices the check and fuzz phases created (`--keep`).
+    /// Leave the devices the run created (`--keep`).
     pub keep: bool,
 }
 
@@ -292,9 +292,15 @@ async fn phases(
             } else {
                 format!("failed: {}", load.report.failed_thresholds.join("; "))
             }
-        ) + &died
-            .map(|exit| format!("; CRASH: the target died during the load ({exit})"))
-            .unwrap_or_default(),
+        ) + &load
+            .report
+            .cleanup
+            .line()
+            .map(|line| format!("; {line}"))
+            .unwrap_or_default()
+            + &died
+                .map(|exit| format!("; CRASH: the target died during the load ({exit})"))
+                .unwrap_or_default(),
     });
     let failed_load = usize::from(!load_passed);
     Ok(report(
@@ -364,6 +370,7 @@ async fn load_phase(
         seed: config.seed,
         users,
         integrity: load::Integrity::Exhaustive,
+        keep: config.keep,
         ..Options::default()
     };
     let bar = if config.progress {

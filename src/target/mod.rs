@@ -5,15 +5,18 @@
 //!   ([`Credentials`]), and the target's process when the harness started it ([`spawn`]);
 //! - [`transport`]: [`Request`] and [`Response`], every exchange bounded in time and size;
 //! - [`throttle`]: waiting out 429s (`Retry-After`) and pacing to a rate;
+//! - [`cleanup`]: deleting what a run created, and the tally every report gives;
 //! - [`oracles`]: the oracles' names and their judging functions: whether one response is
 //!   an answer the contract allows ([`oracles::judge`]), whether a device came back as
 //!   sent ([`oracles::same_device`]).
 
+pub mod cleanup;
 pub mod oracles;
 pub mod spawn;
 pub mod throttle;
 pub mod transport;
 
+pub use cleanup::Cleanup;
 pub use oracles::{Oracle, Violation};
 pub use spawn::Spawned;
 pub use throttle::Throttle;
