@@ -124,7 +124,7 @@ async fn delete(ctx: &Ctx, id: &str, owner: Option<Owner>) -> Result<u16, String
 }
 
 /// The id of a created device, from its 201 body (lower case).
-fn created_id(resp: &Response) -> Option<String> {
+pub(super) fn created_id(resp: &Response) -> Option<String> {
     let body: serde_json::Value = serde_json::from_slice(&resp.body).ok()?;
     let id = body.get("id")?.as_str()?;
     Guid::parse(id)

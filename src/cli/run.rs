@@ -21,8 +21,9 @@ pub struct RunArgs {
     /// `seed` (built in) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
-    /// The whole run's time: 15% and 6 s for probes, shrinking and read-back; of the
-    /// rest, 30% generated cases, 30% fuzzing, 40% load.
+    /// The whole run's time: 15% and 6 s for probes, shrinking and read-back, 30% of the
+    /// rest for the clean-up (unless --keep); the time-boxed share goes 30% to generated
+    /// cases, 30% to fuzzing, 40% to load.
     #[arg(long, default_value = "60s", value_parser = crate::text::parse_duration)]
     pub budget: Duration,
     /// The report directory.

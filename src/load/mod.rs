@@ -296,12 +296,7 @@ impl Attack {
     /// Deletes every device that got a 201 with its owner's token (`DELETE
     /// /me/devices/{id}`), unless `keep`.
     pub async fn clean_up(&self, keep: bool) -> anyhow::Result<Cleanup> {
-        let created = self
-            .shared
-            .created
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default();
+        let created = self.created_so_far();
         let total = created.len() as u64;
         let id = |c: &Created| {
             c.read_path
@@ -329,13 +324,15 @@ impl Attack {
     /// The integrity pass: reads back the devices that got a 201 (all, a sample, or
     /// none) and compares each with what was sent.
     pub async fn verify(&self, mode: Integrity) -> anyhow::Result<IntegrityReport> {
-        let created = self
-            .shared
+        integrity::verify(&self.host, &self.shared, self.created_so_far(), mode).await
+    }
+
+    fn created_so_far(&self) -> Vec<Created> {
+        self.shared
             .created
             .lock()
             .map(|c| c.clone())
-            .unwrap_or_default();
-        integrity::verify(&self.host, &self.shared, created, mode).await
+            .unwrap_or_default()
     }
 }
 

@@ -123,13 +123,7 @@ fn created_id(r: &Response, sent: Option<&Guid>) -> Option<String> {
     if r.status != 201 {
         return None;
     }
-    let body = serde_json::from_slice::<serde_json::Value>(&r.body).ok();
-    let id = body
-        .as_ref()
-        .and_then(|b| b.get("id")?.as_str())
-        .and_then(|id| Guid::parse(id).ok())
-        .or_else(|| sent.cloned())?;
-    Some(id.as_str().to_ascii_lowercase())
+    crate::check::cleanup::created_id(r).or_else(|| sent.map(|g| g.as_str().to_ascii_lowercase()))
 }
 
 fn status_is(r: &Response, status: u16, expected: &str) -> Vec<Violation> {

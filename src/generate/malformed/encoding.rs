@@ -22,7 +22,7 @@ pub(super) fn apply(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) ->
 /// A raw control character inside a string.
 fn control_character(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let c = src.below(0x20) as u8;
         let at = doc.inject_in_string(&[c], src);
         (
@@ -30,14 +30,13 @@ fn control_character(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken>
             body_rule(Rule::ControlCharacter, None),
             format!("raw byte {c:#04x} in {at}"),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// An escape JSON does not have.
 fn bad_escape(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let form = pick(src, &["\\x41", "\\'", "\\U0041", "\\u12G4", "\\a", "\\0"]);
         let at = doc.inject_in_string(form.as_bytes(), src);
         (
@@ -45,14 +44,13 @@ fn bad_escape(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
             body_rule(Rule::InvalidEscape, None),
             format!("{form} in {at}"),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// A UTF-8 byte order mark before the body.
 fn bom(doc: &mut Doc<'_>) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let mut b = vec![0xef, 0xbb, 0xbf];
         b.extend_from_slice(&doc.render());
         (
@@ -60,8 +58,7 @@ fn bom(doc: &mut Doc<'_>) -> Option<Broken> {
             body_rule(Rule::Bom, None),
             "UTF-8 BOM before the body".into(),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// Bytes that are not UTF-8, or an overlong sequence, inside a string.
@@ -103,7 +100,7 @@ fn invalid_utf8(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) -> Opt
 /// A `\ud800`-style escape without its pair.
 fn lone_surrogate(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let form = pick(
             src,
             &[
@@ -121,6 +118,5 @@ fn lone_surrogate(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
             body_rule(Rule::LoneSurrogate, None),
             format!("{form} in {at}"),
         )
-    };
-    Some(broken)
+    })
 }

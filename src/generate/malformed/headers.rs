@@ -32,7 +32,7 @@ pub(super) fn apply(
 
 /// A valid device padded past 4 MiB.
 fn body_too_large(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let broken = {
+    Some({
         let body = doc.render();
         let target = MAX_BODY_BYTES + 1 + src.below(65_536) as usize;
         let mut b = Vec::with_capacity(target);
@@ -41,8 +41,7 @@ fn body_too_large(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
         b.extend_from_slice(&body[1..]);
         let desc = format!("valid device padded to {} bytes", b.len());
         (b, Expected::error(GraphCode::RequestEntityTooLarge), desc)
-    };
-    Some(broken)
+    })
 }
 
 /// No, another or a non-UTF-8 `Content-Type`.
@@ -123,13 +122,12 @@ fn missing_token(
 
 /// `POST /users/{id}/devices` with another user's id.
 fn other_users_path(doc: &mut Doc<'_>, headers: &mut RequestHeaders) -> Option<Broken> {
-    let broken = {
+    Some({
         headers.path = PathKind::OtherUser;
         (
             doc.render(),
             Expected::denied(),
             "POST /users/{another user}/devices".into(),
         )
-    };
-    Some(broken)
+    })
 }

@@ -34,7 +34,7 @@ pub(super) fn apply(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) ->
 /// A top-level member sent twice.
 fn duplicate_member(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let i = src.below(doc.root.len() as u64) as usize;
         let (name, node) = doc.root.get(i).cloned()?;
         doc.root.push((name.clone(), node));
@@ -44,29 +44,27 @@ fn duplicate_member(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> 
             body_rule(Rule::DuplicateMember, Some(ptr)),
             format!("{name} sent twice"),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// A member sent twice in a nested object.
 fn duplicate_member_nested(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let (ptr, desc) = doc.duplicate_nested(src)?;
         (
             doc.render(),
             body_rule(Rule::DuplicateMember, Some(ptr)),
             desc,
         )
-    };
-    Some(broken)
+    })
 }
 
 /// A member that is no property.
 fn unknown_property(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let profile = doc.profile;
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         if profile.policies().unknown_properties == UnknownProperties::Accept {
             return None;
         }
@@ -94,15 +92,14 @@ fn unknown_property(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> 
             body_rule(Rule::UnknownProperty, Some(pointer(&[name]))),
             format!("unknown member {name:?}"),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// A property name in the wrong case.
 fn wrong_case_property(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let profile = doc.profile;
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         if profile.policies().unknown_properties == UnknownProperties::Accept {
             return None;
         }
@@ -120,14 +117,13 @@ fn wrong_case_property(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broke
             body_rule(Rule::WrongCaseProperty, Some(pointer(&[&name]))),
             format!("{name} for {}", def.name),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// A required property left out.
 fn missing_required(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let site = doc.pick_site(src, |d| d.required)?;
         doc.remove(&site);
         let ptr = doc.pointer(&site);
@@ -136,15 +132,14 @@ fn missing_required(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> 
             body_rule(Rule::MissingProperty, Some(ptr.clone())),
             format!("{ptr} left out"),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// `null` for a property that is not nullable.
 fn null_not_nullable(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let profile = doc.profile;
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let reject = profile.policies().client_id == ClientId::Reject;
         let site = doc.pick_site(src, |d| !(d.nullable || d.key && reject))?;
         doc.set(&site, Node::Text(b"null".to_vec()), src);
@@ -154,14 +149,13 @@ fn null_not_nullable(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken>
             body_rule(Rule::NullNotAllowed, Some(ptr.clone())),
             format!("null at {ptr}"),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// `null` as a collection element.
 fn null_element(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let site = doc.pick_site(src, |d| d.collection)?;
         let def = doc.def(&site).clone();
         let mut items: Vec<Node> = (0..src.below(3))
@@ -176,8 +170,7 @@ fn null_element(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
             body_rule(Rule::NullElement, Some(ptr.clone())),
             format!("null at {ptr}"),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// A value of the wrong JSON type for its property.

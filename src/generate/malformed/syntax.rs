@@ -28,7 +28,7 @@ pub(super) fn apply(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) ->
 /// The body cut short after a `{`, `[`, `,` or `:`.
 fn truncated(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let full = doc.render();
         let cuts: Vec<usize> = (0..full.len().saturating_sub(1))
             .filter(|&i| matches!(full[i], b'{' | b'[' | b',' | b':'))
@@ -40,14 +40,13 @@ fn truncated(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
             body_rule(Rule::UnexpectedEnd, None),
             desc,
         )
-    };
-    Some(broken)
+    })
 }
 
 /// Data after the top-level object.
 fn trailing_data(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let tail = pick(src, &[" {}", "x", ",", "}", " 0", "\"\"", "\0"]);
         let mut b = doc.render();
         b.extend_from_slice(tail.as_bytes());
@@ -56,14 +55,13 @@ fn trailing_data(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
             body_rule(Rule::TrailingData, None),
             format!("appended {tail:?}"),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// A misspelt `true`, `false` or `null`.
 fn bad_literal(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let form = pick(src, &["tru", "fals", "nul", "tRue", "nUll", "truE"]);
         let at = doc.replace_literal(form, src);
         (
@@ -71,14 +69,13 @@ fn bad_literal(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
             body_rule(Rule::InvalidLiteral, None),
             format!("{form} at {at}"),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// `NaN` or `Infinity` where a number stands.
 fn nan_infinity(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let form = pick(src, &["NaN", "Infinity", "-Infinity", "-NaN"]);
         let at = doc.replace_number(form, src);
         let rule = if form.starts_with('-') {
@@ -91,14 +88,13 @@ fn nan_infinity(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
             body_rule(rule, None),
             format!("{form} at {at}"),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// A malformed number.
 fn number_syntax(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let form = pick(src, &["1.", "-", "1e", "1e+", "-.5", "2.e3", "0.e1"]);
         let at = doc.replace_number(form, src);
         (
@@ -106,8 +102,7 @@ fn number_syntax(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
             body_rule(Rule::InvalidNumber, None),
             format!("{form} at {at}"),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// A comment between members, or a comma before `}` or `]`.
@@ -141,7 +136,7 @@ fn comment(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<B
 /// A string in single quotes.
 fn single_quotes(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let at = doc.string_site(src);
         if let Some([first, .., last]) = doc.string_text_mut(&at).map(Vec::as_mut_slice) {
             (*first, *last) = (b'\'', b'\'');
@@ -151,14 +146,13 @@ fn single_quotes(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
             body_rule(Rule::UnexpectedByte, None),
             format!("single quotes at {at}"),
         )
-    };
-    Some(broken)
+    })
 }
 
 /// A top-level array, string, number or literal.
 fn not_an_object(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         let b = match src.below(6) {
             0 => {
                 let mut b = b"[".to_vec();
@@ -177,14 +171,13 @@ fn not_an_object(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
             String::from_utf8_lossy(&b[..b.len().min(12)])
         );
         (b, body_rule(Rule::NotAnObject, None), desc)
-    };
-    Some(broken)
+    })
 }
 
 /// An annotation nested one level past the depth limit.
 fn too_deep(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let body_rule = Expected::body;
-    let broken = {
+    Some({
         // The top-level object is depth 1: 64 more containers reach 65.
         let n = MAX_DEPTH;
         let text = if src.below(2) == 0 {
@@ -198,6 +191,5 @@ fn too_deep(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
             body_rule(Rule::TooDeep, None),
             format!("annotation nested {} deep", n + 1),
         )
-    };
-    Some(broken)
+    })
 }
