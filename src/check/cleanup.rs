@@ -11,8 +11,7 @@ use http::Method;
 
 use super::ctx::Ctx;
 use crate::model::Guid;
-use crate::target::Cleanup;
-use crate::target::{Request, Response};
+use crate::target::{Cleanup, Request, Response};
 
 /// Whose device it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,7 +100,6 @@ impl Ledger {
             .collect()
             .await;
         out.tally(results);
-        out.left.sort();
         out
     }
 }

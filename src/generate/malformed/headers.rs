@@ -19,12 +19,12 @@ pub(super) fn apply(
     match defect {
         Defect::BodyTooLarge => body_too_large(doc, src),
         Defect::NoContentType | Defect::WrongContentType | Defect::NonUtf8Charset => {
-            no_content_type(doc, defect, src, headers)
+            content_type(doc, defect, src, headers)
         }
         Defect::MissingToken
         | Defect::EmptyToken
         | Defect::UnknownToken
-        | Defect::WrongAuthScheme => missing_token(doc, defect, src, headers),
+        | Defect::WrongAuthScheme => token(doc, defect, src, headers),
         Defect::OtherUsersPath => other_users_path(doc, headers),
         _ => None,
     }
@@ -45,78 +45,69 @@ fn body_too_large(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
 }
 
 /// No, another or a non-UTF-8 `Content-Type`.
-fn no_content_type(
+fn content_type(
     doc: &mut Doc<'_>,
     defect: Defect,
     src: &mut impl Source,
     headers: &mut RequestHeaders,
 ) -> Option<Broken> {
-    Some(match defect {
-        Defect::NoContentType | Defect::WrongContentType | Defect::NonUtf8Charset => {
-            let value = match defect {
-                Defect::NoContentType => None,
-                Defect::WrongContentType => Some(pick(
-                    src,
-                    &[
-                        "text/plain",
-                        "application/xml",
-                        "application/jsonx",
-                        "application/x-www-form-urlencoded",
-                        "json",
-                    ],
-                )),
-                _ => Some(pick(
-                    src,
-                    &[
-                        "application/json; charset=iso-8859-1",
-                        "application/json; charset=utf-16",
-                        "application/json;charset=latin1",
-                    ],
-                )),
-            };
-            headers.content_type = value.map(str::to_owned);
-            (
-                doc.render(),
-                Expected::error(GraphCode::UnsupportedMediaType),
-                format!("Content-Type {value:?}"),
-            )
-        }
-        _ => return None,
+    Some({
+        let value = match defect {
+            Defect::NoContentType => None,
+            Defect::WrongContentType => Some(pick(
+                src,
+                &[
+                    "text/plain",
+                    "application/xml",
+                    "application/jsonx",
+                    "application/x-www-form-urlencoded",
+                    "json",
+                ],
+            )),
+            _ => Some(pick(
+                src,
+                &[
+                    "application/json; charset=iso-8859-1",
+                    "application/json; charset=utf-16",
+                    "application/json;charset=latin1",
+                ],
+            )),
+        };
+        headers.content_type = value.map(str::to_owned);
+        (
+            doc.render(),
+            Expected::error(GraphCode::UnsupportedMediaType),
+            format!("Content-Type {value:?}"),
+        )
     })
 }
 
 /// No, an empty, an unknown or a non-Bearer token.
-fn missing_token(
+fn token(
     doc: &mut Doc<'_>,
     defect: Defect,
     src: &mut impl Source,
     headers: &mut RequestHeaders,
 ) -> Option<Broken> {
-    Some(match defect {
-        Defect::MissingToken
-        | Defect::EmptyToken
-        | Defect::UnknownToken
-        | Defect::WrongAuthScheme => {
-            headers.authorization = match defect {
-                Defect::MissingToken => Authorization::Missing,
-                Defect::EmptyToken => {
-                    Authorization::Raw(pick(src, &["Bearer ", "Bearer", ""]).to_owned())
-                }
-                Defect::UnknownToken => {
-                    Authorization::Raw(format!("Bearer unknown-{:016x}", src.bits()))
-                }
-                _ => Authorization::Raw(
-                    pick(src, &["Basic dXNlcjpwYXNz", "Token abc", "Digest x"]).to_owned(),
-                ),
-            };
-            let desc = format!("Authorization {:?}", headers.authorization);
-            (
-                doc.render(),
-                Expected::error(GraphCode::InvalidAuthenticationToken),
-                desc,
-            )
-        }
-        _ => return None,
+    Some({
+        headers.authorization = match defect {
+            Defect::MissingToken => Authorization::Missing,
+            Defect::EmptyToken => {
+                Authorization::Raw(pick(src, &["Bearer ", "Bearer", ""]).to_owned())
+            }
+            Defect::UnknownToken => {
+                Authorization::Raw(format!("Bearer unknown-{:016x}", src.bits()))
+            }
+            _ => Authorization::Raw(
+                pick(src, &["Basic dXNlcjpwYXNz", "Token abc", "Digest x"]).to_owned(),
+            ),
+        };
+        let desc = format!("Authorization {:?}", headers.authorization);
+        (
+            doc.render(),
+            Expected::error(GraphCode::InvalidAuthenticationToken),
+            desc,
+        )
     })
 }
 

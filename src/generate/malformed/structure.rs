@@ -26,14 +26,13 @@ pub(super) fn apply(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) ->
         | Defect::WrongTypeBinary
         | Defect::WrongTypeGuid
         | Defect::WrongTypeCollection
-        | Defect::WrongTypeComplex => wrong_type_string(doc, defect, src),
+        | Defect::WrongTypeComplex => wrong_type(doc, defect, src),
         _ => None,
     }
 }
 
 /// A top-level member sent twice.
 fn duplicate_member(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
     Some({
         let i = src.below(doc.root.len() as u64) as usize;
         let (name, node) = doc.root.get(i).cloned()?;
@@ -41,7 +40,7 @@ fn duplicate_member(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> 
         let ptr = pointer(&[&name]);
         (
             doc.render(),
-            body_rule(Rule::DuplicateMember, Some(ptr)),
+            Expected::body(Rule::DuplicateMember, Some(ptr)),
             format!("{name} sent twice"),
         )
     })
@@ -49,12 +48,11 @@ fn duplicate_member(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> 
 
 /// A member sent twice in a nested object.
 fn duplicate_member_nested(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
     Some({
         let (ptr, desc) = doc.duplicate_nested(src)?;
         (
             doc.render(),
-            body_rule(Rule::DuplicateMember, Some(ptr)),
+            Expected::body(Rule::DuplicateMember, Some(ptr)),
             desc,
         )
     })
@@ -63,7 +61,6 @@ fn duplicate_member_nested(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<B
 /// A member that is no property.
 fn unknown_property(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let profile = doc.profile;
-    let body_rule = Expected::body;
     Some({
         if profile.policies().unknown_properties == UnknownProperties::Accept {
             return None;
@@ -89,7 +86,7 @@ fn unknown_property(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> 
         doc.insert_root(name, Node::Text(b"1".to_vec()), src);
         (
             doc.render(),
-            body_rule(Rule::UnknownProperty, Some(pointer(&[name]))),
+            Expected::body(Rule::UnknownProperty, Some(pointer(&[name]))),
             format!("unknown member {name:?}"),
         )
     })
@@ -98,7 +95,6 @@ fn unknown_property(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> 
 /// A property name in the wrong case.
 fn wrong_case_property(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let profile = doc.profile;
-    let body_rule = Expected::body;
     Some({
         if profile.policies().unknown_properties == UnknownProperties::Accept {
             return None;
@@ -114,7 +110,7 @@ fn wrong_case_property(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broke
         doc.insert_root(&name, Node::Text(text), src);
         (
             doc.render(),
-            body_rule(Rule::WrongCaseProperty, Some(pointer(&[&name]))),
+            Expected::body(Rule::WrongCaseProperty, Some(pointer(&[&name]))),
             format!("{name} for {}", def.name),
         )
     })
@@ -122,14 +118,13 @@ fn wrong_case_property(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broke
 
 /// A required property left out.
 fn missing_required(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
     Some({
         let site = doc.pick_site(src, |d| d.required)?;
         doc.remove(&site);
         let ptr = doc.pointer(&site);
         (
             doc.render(),
-            body_rule(Rule::MissingProperty, Some(ptr.clone())),
+            Expected::body(Rule::MissingProperty, Some(ptr.clone())),
             format!("{ptr} left out"),
         )
     })
@@ -138,7 +133,6 @@ fn missing_required(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> 
 /// `null` for a property that is not nullable.
 fn null_not_nullable(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
     let profile = doc.profile;
-    let body_rule = Expected::body;
     Some({
         let reject = profile.policies().client_id == ClientId::Reject;
         let site = doc.pick_site(src, |d| !(d.nullable || d.key && reject))?;
@@ -146,7 +140,7 @@ fn null_not_nullable(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken>
         let ptr = doc.pointer(&site);
         (
             doc.render(),
-            body_rule(Rule::NullNotAllowed, Some(ptr.clone())),
+            Expected::body(Rule::NullNotAllowed, Some(ptr.clone())),
             format!("null at {ptr}"),
         )
     })
@@ -154,7 +148,6 @@ fn null_not_nullable(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken>
 
 /// `null` as a collection element.
 fn null_element(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
     Some({
         let site = doc.pick_site(src, |d| d.collection)?;
         let def = doc.def(&site).clone();
@@ -167,91 +160,79 @@ fn null_element(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
         let ptr = format!("{}/{at}", doc.pointer(&site));
         (
             doc.render(),
-            body_rule(Rule::NullElement, Some(ptr.clone())),
+            Expected::body(Rule::NullElement, Some(ptr.clone())),
             format!("null at {ptr}"),
         )
     })
 }
 
 /// A value of the wrong JSON type for its property.
-fn wrong_type_string(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<Broken> {
+fn wrong_type(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<Broken> {
     let profile = doc.profile;
-    let body_rule = Expected::body;
-    Some(match defect {
-        Defect::WrongTypeString
-        | Defect::WrongTypeBoolean
-        | Defect::WrongTypeInt32
-        | Defect::WrongTypeDateTime
-        | Defect::WrongTypeBinary
-        | Defect::WrongTypeGuid
-        | Defect::WrongTypeCollection
-        | Defect::WrongTypeComplex => {
-            let (pred, forms): (fn(&PropertyDef) -> bool, &[&str]) = match defect {
-                Defect::WrongTypeString => (
-                    |d| !d.collection && d.base == Base::Primitive(Edm::String),
-                    &["7", "true", "{}", "[]", "-0.5"],
-                ),
-                Defect::WrongTypeBoolean => (
-                    |d| !d.collection && d.base == Base::Primitive(Edm::Boolean),
-                    &["\"true\"", "1", "0", "[]", "{}"],
-                ),
-                Defect::WrongTypeInt32 => (
-                    |d| !d.collection && d.base == Base::Primitive(Edm::Int32),
-                    &["\"13\"", "true", "[]", "{}"],
-                ),
-                Defect::WrongTypeDateTime => (
-                    |d| !d.collection && d.base == Base::Primitive(Edm::DateTimeOffset),
-                    &["20161231", "true", "{}", "[]"],
-                ),
-                Defect::WrongTypeBinary => (
-                    |d| !d.collection && d.base == Base::Primitive(Edm::Binary),
-                    &["123", "[]", "true", "{}"],
-                ),
-                Defect::WrongTypeGuid => (
-                    |d| !d.collection && d.base == Base::Primitive(Edm::Guid),
-                    &["42", "{}", "true", "[]"],
-                ),
-                Defect::WrongTypeCollection => (|d| d.collection, &["\"x\"", "{}", "1", "true"]),
-                _ => (
-                    |d| !d.collection && matches!(d.base, Base::Complex(_)),
-                    &["\"x\"", "1", "[]", "true"],
-                ),
-            };
-            let form = pick(src, forms);
-            let ptr = if defect == Defect::WrongTypeComplex {
-                // A collection element of a complex type counts too.
-                match doc.pick_site(src, pred) {
-                    Some(site) => {
-                        doc.set(&site, Node::Text(form.as_bytes().to_vec()), src);
-                        doc.pointer(&site)
-                    }
-                    None => {
-                        let site = doc.pick_site(src, |d| {
-                            d.collection && matches!(d.base, Base::Complex(_))
-                        })?;
-                        doc.set(
-                            &site,
-                            Node::Array(vec![Node::Text(form.as_bytes().to_vec())]),
-                            src,
-                        );
-                        format!("{}/0", doc.pointer(&site))
-                    }
+    Some({
+        let (pred, forms): (fn(&PropertyDef) -> bool, &[&str]) = match defect {
+            Defect::WrongTypeString => (
+                |d| !d.collection && d.base == Base::Primitive(Edm::String),
+                &["7", "true", "{}", "[]", "-0.5"],
+            ),
+            Defect::WrongTypeBoolean => (
+                |d| !d.collection && d.base == Base::Primitive(Edm::Boolean),
+                &["\"true\"", "1", "0", "[]", "{}"],
+            ),
+            Defect::WrongTypeInt32 => (
+                |d| !d.collection && d.base == Base::Primitive(Edm::Int32),
+                &["\"13\"", "true", "[]", "{}"],
+            ),
+            Defect::WrongTypeDateTime => (
+                |d| !d.collection && d.base == Base::Primitive(Edm::DateTimeOffset),
+                &["20161231", "true", "{}", "[]"],
+            ),
+            Defect::WrongTypeBinary => (
+                |d| !d.collection && d.base == Base::Primitive(Edm::Binary),
+                &["123", "[]", "true", "{}"],
+            ),
+            Defect::WrongTypeGuid => (
+                |d| !d.collection && d.base == Base::Primitive(Edm::Guid),
+                &["42", "{}", "true", "[]"],
+            ),
+            Defect::WrongTypeCollection => (|d| d.collection, &["\"x\"", "{}", "1", "true"]),
+            _ => (
+                |d| !d.collection && matches!(d.base, Base::Complex(_)),
+                &["\"x\"", "1", "[]", "true"],
+            ),
+        };
+        let form = pick(src, forms);
+        let ptr = if defect == Defect::WrongTypeComplex {
+            // A collection element of a complex type counts too.
+            match doc.pick_site(src, pred) {
+                Some(site) => {
+                    doc.set(&site, Node::Text(form.as_bytes().to_vec()), src);
+                    doc.pointer(&site)
                 }
-            } else {
-                let site = doc.pick_site(src, pred)?;
-                if doc.def(&site).key && profile.policies().client_id == ClientId::Reject {
-                    return None;
+                None => {
+                    let site =
+                        doc.pick_site(src, |d| d.collection && matches!(d.base, Base::Complex(_)))?;
+                    doc.set(
+                        &site,
+                        Node::Array(vec![Node::Text(form.as_bytes().to_vec())]),
+                        src,
+                    );
+                    format!("{}/0", doc.pointer(&site))
                 }
-                doc.set(&site, Node::Text(form.as_bytes().to_vec()), src);
-                doc.pointer(&site)
-            };
-            (
-                doc.render(),
-                body_rule(Rule::WrongType, Some(ptr.clone())),
-                format!("{form} at {ptr}"),
-            )
-        }
-        _ => return None,
+            }
+        } else {
+            let site = doc.pick_site(src, pred)?;
+            if doc.def(&site).key && profile.policies().client_id == ClientId::Reject {
+                return None;
+            }
+            doc.set(&site, Node::Text(form.as_bytes().to_vec()), src);
+            doc.pointer(&site)
+        };
+        (
+            doc.render(),
+            Expected::body(Rule::WrongType, Some(ptr.clone())),
+            format!("{form} at {ptr}"),
+        )
     })
 }
 

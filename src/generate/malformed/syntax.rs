@@ -17,7 +17,7 @@ pub(super) fn apply(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) ->
         Defect::BadLiteral => bad_literal(doc, src),
         Defect::NanInfinity => nan_infinity(doc, src),
         Defect::NumberSyntax => number_syntax(doc, src),
-        Defect::Comment | Defect::TrailingComma => comment(doc, defect, src),
+        Defect::Comment | Defect::TrailingComma => comment_or_trailing_comma(doc, defect, src),
         Defect::SingleQuotes => single_quotes(doc, src),
         Defect::NotAnObject => not_an_object(doc, src),
         Defect::TooDeep => too_deep(doc, src),
@@ -27,7 +27,6 @@ pub(super) fn apply(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) ->
 
 /// The body cut short after a `{`, `[`, `,` or `:`.
 fn truncated(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
     Some({
         let full = doc.render();
         let cuts: Vec<usize> = (0..full.len().saturating_sub(1))
@@ -37,7 +36,7 @@ fn truncated(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
         let desc = format!("cut after byte {cut} of {}", full.len());
         (
             full[..=cut].to_vec(),
-            body_rule(Rule::UnexpectedEnd, None),
+            Expected::body(Rule::UnexpectedEnd, None),
             desc,
         )
     })
@@ -45,14 +44,13 @@ fn truncated(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
 
 /// Data after the top-level object.
 fn trailing_data(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
     Some({
         let tail = pick(src, &[" {}", "x", ",", "}", " 0", "\"\"", "\0"]);
         let mut b = doc.render();
         b.extend_from_slice(tail.as_bytes());
         (
             b,
-            body_rule(Rule::TrailingData, None),
+            Expected::body(Rule::TrailingData, None),
             format!("appended {tail:?}"),
         )
     })
@@ -60,13 +58,12 @@ fn trailing_data(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
 
 /// A misspelt `true`, `false` or `null`.
 fn bad_literal(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
     Some({
         let form = pick(src, &["tru", "fals", "nul", "tRue", "nUll", "truE"]);
         let at = doc.replace_literal(form, src);
         (
             doc.render(),
-            body_rule(Rule::InvalidLiteral, None),
+            Expected::body(Rule::InvalidLiteral, None),
             format!("{form} at {at}"),
         )
     })
@@ -74,7 +71,6 @@ fn bad_literal(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
 
 /// `NaN` or `Infinity` where a number stands.
 fn nan_infinity(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
     Some({
         let form = pick(src, &["NaN", "Infinity", "-Infinity", "-NaN"]);
         let at = doc.replace_number(form, src);
@@ -85,7 +81,7 @@ fn nan_infinity(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
         };
         (
             doc.render(),
-            body_rule(rule, None),
+            Expected::body(rule, None),
             format!("{form} at {at}"),
         )
     })
@@ -93,49 +89,47 @@ fn nan_infinity(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
 
 /// A malformed number.
 fn number_syntax(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
     Some({
         let form = pick(src, &["1.", "-", "1e", "1e+", "-.5", "2.e3", "0.e1"]);
         let at = doc.replace_number(form, src);
         (
             doc.render(),
-            body_rule(Rule::InvalidNumber, None),
+            Expected::body(Rule::InvalidNumber, None),
             format!("{form} at {at}"),
         )
     })
 }
 
 /// A comment between members, or a comma before `}` or `]`.
-fn comment(doc: &mut Doc<'_>, defect: Defect, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
-    Some(match defect {
-        Defect::Comment | Defect::TrailingComma => {
-            let gaps = doc.root.len() + 1;
-            let gap = src.below(gaps as u64) as usize;
-            let fragment = if defect == Defect::Comment {
-                pick(src, &["/* c */", "// c\n", "/**/"])
-            } else {
-                ","
-            };
-            // A trailing comma stands after the last member; a leading one after `{`.
-            let gap = match (defect, gap) {
-                (Defect::TrailingComma, g) if g > 0 => doc.root.len(),
-                (_, g) => g,
-            };
-            let desc = format!("{fragment:?} in gap {gap} of the top-level object");
-            (
-                doc.render_with_fragment(gap, fragment.as_bytes()),
-                body_rule(Rule::UnexpectedByte, None),
-                desc,
-            )
-        }
-        _ => return None,
+fn comment_or_trailing_comma(
+    doc: &mut Doc<'_>,
+    defect: Defect,
+    src: &mut impl Source,
+) -> Option<Broken> {
+    Some({
+        let gaps = doc.root.len() + 1;
+        let gap = src.below(gaps as u64) as usize;
+        let fragment = if defect == Defect::Comment {
+            pick(src, &["/* c */", "// c\n", "/**/"])
+        } else {
+            ","
+        };
+        // A trailing comma stands after the last member; a leading one after `{`.
+        let gap = match (defect, gap) {
+            (Defect::TrailingComma, g) if g > 0 => doc.root.len(),
+            (_, g) => g,
+        };
+        let desc = format!("{fragment:?} in gap {gap} of the top-level object");
+        (
+            doc.render_with_fragment(gap, fragment.as_bytes()),
+            Expected::body(Rule::UnexpectedByte, None),
+            desc,
+        )
     })
 }
 
 /// A string in single quotes.
 fn single_quotes(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
     Some({
         let at = doc.string_site(src);
         if let Some([first, .., last]) = doc.string_text_mut(&at).map(Vec::as_mut_slice) {
@@ -143,7 +137,7 @@ fn single_quotes(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
         }
         (
             doc.render(),
-            body_rule(Rule::UnexpectedByte, None),
+            Expected::body(Rule::UnexpectedByte, None),
             format!("single quotes at {at}"),
         )
     })
@@ -151,7 +145,6 @@ fn single_quotes(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
 
 /// A top-level array, string, number or literal.
 fn not_an_object(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
     Some({
         let b = match src.below(6) {
             0 => {
@@ -170,13 +163,12 @@ fn not_an_object(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
             "top level is {}",
             String::from_utf8_lossy(&b[..b.len().min(12)])
         );
-        (b, body_rule(Rule::NotAnObject, None), desc)
+        (b, Expected::body(Rule::NotAnObject, None), desc)
     })
 }
 
 /// An annotation nested one level past the depth limit.
 fn too_deep(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
-    let body_rule = Expected::body;
     Some({
         // The top-level object is depth 1: 64 more containers reach 65.
         let n = MAX_DEPTH;
@@ -188,7 +180,7 @@ fn too_deep(doc: &mut Doc<'_>, src: &mut impl Source) -> Option<Broken> {
         doc.insert_root("@harness.deep", Node::Text(text.into_bytes()), src);
         (
             doc.render(),
-            body_rule(Rule::TooDeep, None),
+            Expected::body(Rule::TooDeep, None),
             format!("annotation nested {} deep", n + 1),
         )
     })
