@@ -62,6 +62,12 @@ async fn the_reference_server_passes_every_oracle_in_process() {
         quick: false,
         ..config(600)
     };
+    // A second instance as the differential reference (its own demo users and ids).
+    let (twin, twin_users) = reference();
+    let config = Config {
+        reference: Some(target(Transport::service(twin), &twin_users, true)),
+        ..config
+    };
     let report = check::run(&target(Transport::service(router), &users, true), &config)
         .await
         .unwrap();
@@ -111,7 +117,7 @@ async fn without_a_second_user_the_cross_user_checks_are_skipped_not_passed() {
 }
 
 /// One rule of one oracle broken on top of the reference server.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Break {
     /// acceptance: any non-ASCII byte in a create body is a 400.
     RejectNonAscii,
@@ -353,6 +359,111 @@ broken_servers! {
     keeping_deleted_devices_fails_lifecycle: DeleteKeepsDevice => Lifecycle;
 }
 
+/// Differential mode, `target` against `reference` (both in process, each with its own
+/// users), only the oracles given.
+async fn compare(
+    (target_transport, target_users): (Transport, Vec<User>),
+    (reference_transport, reference_users): (Transport, Vec<User>),
+    oracles: &[Oracle],
+) -> Report {
+    let config = Config {
+        oracles: oracles.to_vec(),
+        reference: Some(target(reference_transport, &reference_users, true)),
+        ..config(200)
+    };
+    check::run(&target(target_transport, &target_users, true), &config)
+        .await
+        .unwrap()
+}
+
+fn in_process((router, users): (Router, Vec<User>)) -> (Transport, Vec<User>) {
+    (Transport::service(router), users)
+}
+
+/// Two instances of one correct implementation (ours, and the independent one with its
+/// counter-assigned ids) agree on every request, probes included, with every oracle on;
+/// the devices made on both are cleaned up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn differential_mode_finds_no_disagreement_between_two_instances() {
+    for around in [Around::Reference, Around::Independent] {
+        let report = compare(
+            in_process(implementation(around)),
+            in_process(implementation(around)),
+            &Oracle::ALL,
+        )
+        .await;
+        let d = report.oracle(Oracle::Differential).unwrap();
+        assert!(d.counts.passed > 300, "{around:?}: {}", report.summary());
+        assert_eq!(d.counts.failed, 0, "{around:?}: {}", report.summary());
+        assert_eq!(errors_of(&report, Oracle::Differential), 0);
+        // Probes were mirrored too (lifecycle's among them).
+        assert!(
+            d.endpoints
+                .iter()
+                .any(|e| e.endpoint.contains("(after DELETE)")),
+            "{:?}",
+            d.endpoints
+        );
+        let r = report.reference.as_ref().unwrap();
+        assert!(r.requests > 500 && r.unanswered == 0, "{r:?}");
+        assert!(
+            r.cleanup.created > 100 && r.cleanup.left.is_empty(),
+            "{r:?}"
+        );
+        assert_eq!(
+            r.cleanup.deleted + r.cleanup.gone,
+            r.cleanup.created,
+            "{r:?}"
+        );
+    }
+}
+
+/// A planted difference is found by the differential oracle alone (no contract oracle
+/// selected), on ours and on the independent implementation, shrunk like any finding,
+/// with a replay line that names the reference.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn differential_mode_alone_finds_a_planted_difference_and_shrinks_it() {
+    for around in [Around::Reference, Around::Independent] {
+        for (kind, rule) in [
+            (Break::DropFraction, "body"),
+            (Break::RejectNonAscii, "status"),
+        ] {
+            let report = compare(
+                broken_around(kind, around),
+                in_process(implementation(around)),
+                &[Oracle::Differential],
+            )
+            .await;
+            let f = report
+                .findings
+                .iter()
+                .find(|f| f.rule == rule && f.case.is_some())
+                .unwrap_or_else(|| panic!("{kind:?} around {around:?}:\n{}", report.summary()));
+            assert!(
+                report
+                    .findings
+                    .iter()
+                    .all(|f| f.oracle == Oracle::Differential),
+                "{}",
+                report.summary()
+            );
+            assert!(f.expected.starts_with("as the reference: "), "{f:?}");
+            assert!(f.shrink.as_ref().is_some_and(|s| s.steps > 0), "{f:?}");
+            let replay = f.reproduce.replay.as_deref().unwrap_or_default();
+            assert!(replay.contains("--reference"), "{replay}");
+            if kind == Break::RejectNonAscii {
+                assert!(
+                    f.seen.starts_with("400") && f.expected.contains("201"),
+                    "{f:?}"
+                );
+                // Shrunk as the acceptance finding is (see below): still non-ASCII.
+                let body = f.reproduce.body.as_deref().unwrap_or_default();
+                assert!(!body.is_ascii() && body.len() < 1000, "{body}");
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_case_is_shrunk_reproduced_and_replayed() {
     let report = check_broken(Break::RejectNonAscii).await;
@@ -408,6 +519,74 @@ async fn the_json_report_follows_its_schema_and_junit_names_each_oracle() {
         assert!(junit.contains(&format!("<testsuite name=\"{oracle}\"")));
     }
     assert!(junit.contains("<failure message="));
+}
+
+/// SARIF 2.1.0: valid under the OASIS schema; one result per finding, its rule
+/// `ORACLE/RULE` declared once by the driver, its request as URL and webRequest, its body
+/// attached as an artifact holding the reproducer's bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sarif_log_validates_against_the_oasis_schema() {
+    let mut report = check_broken(Break::DropFraction).await;
+    report
+        .findings
+        .extend(check_broken(Break::PlainTextErrors).await.findings);
+    assert!(report.findings.len() >= 2, "{}", report.summary());
+    let sarif: serde_json::Value = serde_json::from_str(&report.sarif()).unwrap();
+    assert_eq!(common::schema::sarif_errors(&sarif), Vec::<String>::new());
+    let run = &sarif["runs"][0];
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), report.findings.len());
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    for (r, f) in results.iter().zip(&report.findings) {
+        let id = format!("{}/{}", f.oracle, f.rule);
+        assert_eq!(r["ruleId"], id.as_str());
+        assert_eq!(
+            rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"],
+            id.as_str()
+        );
+        assert_eq!(
+            r["level"],
+            if f.level == Level::Error {
+                "error"
+            } else {
+                "warning"
+            }
+        );
+        assert_eq!(r["webRequest"]["method"], f.reproduce.method.as_str());
+        assert!(r["message"]["text"].as_str().unwrap().contains(&f.expected));
+        if let Some(body) = &f.reproduce.body {
+            let i = r["attachments"][0]["artifactLocation"]["index"]
+                .as_u64()
+                .unwrap();
+            assert_eq!(
+                run["artifacts"][i as usize]["contents"]["text"],
+                body.as_str()
+            );
+        }
+    }
+    let distinct: std::collections::HashSet<&str> =
+        rules.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(distinct.len(), rules.len(), "a rule declared twice");
+    for oracle in ["round-trip/", "rejection/"] {
+        assert!(
+            results.iter().any(|r| r["ruleId"]
+                .as_str()
+                .is_some_and(|id| id.starts_with(oracle))),
+            "no {oracle} result"
+        );
+    }
+    // The validator is not a formality: a result without a message, or a `$schema` that
+    // is not a URI, breaks the schema (draft 4 knows the `uri` format, not
+    // `uri-reference`, so our own locations are percent-encoded to be safe).
+    let mut bad = sarif.clone();
+    bad["runs"][0]["results"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("message");
+    assert!(!common::schema::sarif_errors(&bad).is_empty());
+    let mut bad = sarif.clone();
+    bad["$schema"] = "http://a b/".into();
+    assert!(!common::schema::sarif_errors(&bad).is_empty());
 }
 
 /// A loopback "server" that answers every connection with `answer`.

@@ -139,5 +139,45 @@ fn selected_oracles_on_the_embedded_default() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert_eq!(stdout.matches("NOT SELECTED").count(), 8, "{stdout}");
+    // Every oracle but the two selected (differential too: it needs --reference).
+    assert_eq!(stdout.matches("NOT SELECTED").count(), 9, "{stdout}");
+}
+
+#[test]
+fn differential_mode_on_the_embedded_default_against_an_embedded_reference() {
+    let out = bin()
+        .args([
+            "check",
+            "--cases",
+            "100",
+            "--quick",
+            "--reference",
+            "embedded",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("reference embedded reference server at http://127.0.0.1:"));
+    assert!(stdout.contains("reference clean-up:"), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("differential "))
+        .unwrap();
+    let passed: u64 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(passed > 100, "{line}");
+    // The differential oracle alone needs a reference; a URL needs its credentials.
+    let alone = bin()
+        .args(["check", "--oracles", "differential"])
+        .output()
+        .unwrap();
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("needs --reference"));
+    let url = bin()
+        .args(["check", "--reference", "http://127.0.0.1:9"])
+        .env_remove("DEVICES_REFERENCE_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(url.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&url.stderr).contains("--reference-token"));
 }

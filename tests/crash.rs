@@ -21,6 +21,8 @@ fn check(args: &[&str], json: &std::path::Path) -> (i32, String, serde_json::Val
         .args(["--other-token", "token-2", "--other-user-id", OTHER])
         .args(["--cases", "100", "--timeout", "2s", "--quick", "--json"])
         .arg(json)
+        .arg("--sarif")
+        .arg(json.with_extension("sarif"))
         .args(args)
         .output()
         .unwrap();
@@ -76,6 +78,28 @@ fn with_spawn_the_crash_comes_first_shrunk_with_its_stack_trace_and_every_oracle
         common::schema::errors(&schema, &report),
         Vec::<String>::new()
     );
+    // The SARIF log is valid, and its first result is the crash, with its killer body
+    // attached.
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json.with_extension("sarif")).unwrap())
+            .unwrap();
+    assert_eq!(common::schema::sarif_errors(&sarif), Vec::<String>::new());
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(
+        results[0]["ruleId"], "server-errors/crash",
+        "{:#}",
+        results[0]
+    );
+    assert_eq!(results[0]["rank"], 100.0);
+    let attached = results[0]["attachments"][0]["artifactLocation"]["index"]
+        .as_u64()
+        .unwrap();
+    let artifact = &sarif["runs"][0]["artifacts"][attached as usize];
+    assert_eq!(
+        artifact["contents"]["text"],
+        report["causes"][0]["reproduce"]["body"]
+    );
+    assert!(results.len() > 1, "the findings follow the crash");
     // Exactly one crash: its killer shrunk to a small body that still holds a member
     // named outside Latin-1, the target's own stack trace, how it ended.
     let crashes = causes(&report, "crash");
@@ -123,16 +147,18 @@ fn with_spawn_the_crash_comes_first_shrunk_with_its_stack_trace_and_every_oracle
         .collect();
     assert_eq!(echo.len(), 1, "{stdout}");
     // Restarted, and every oracle ran; but lifecycle, as the target has no DELETE (405,
-    // optional in the contract): not run, and why.
+    // optional in the contract), and differential, with no --reference: not run, and why.
     assert!(report["restarts"].as_u64().unwrap() > 0);
     assert!(report["ended_early"].is_null(), "{stdout}");
     for o in report["oracles"].as_array().unwrap() {
-        if o["oracle"] == "lifecycle" {
+        let why = match o["oracle"].as_str() {
+            Some("lifecycle") => Some("no DELETE"),
+            Some("differential") => Some("--reference"),
+            _ => None,
+        };
+        if let Some(why) = why {
             assert_eq!(o["status"], "not-run", "{stdout}");
-            assert!(
-                o["reason"].as_str().unwrap().contains("no DELETE"),
-                "{stdout}"
-            );
+            assert!(o["reason"].as_str().unwrap().contains(why), "{stdout}");
         } else {
             assert_eq!(o["status"], "ran", "{}: {stdout}", o["oracle"]);
         }

@@ -40,6 +40,20 @@ fn validate(out: &Path) -> serde_json::Value {
         Vec::<String>::new()
     );
 
+    // check.sarif: valid SARIF 2.1.0, one result per finding (crashes and hangs first).
+    let sarif: serde_json::Value = serde_json::from_str(&read("check.sarif")).unwrap();
+    assert_eq!(common::schema::sarif_errors(&sarif), Vec::<String>::new());
+    let crashes_and_hangs = report["check"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] != "violation")
+        .count();
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().unwrap().len(),
+        report["check"]["findings"].as_array().unwrap().len() + crashes_and_hangs
+    );
+
     let junit = read("junit.xml");
     let doc = roxmltree::Document::parse(&junit).expect("junit.xml is XML");
     let root = doc.root_element();

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::CaseId;
 use crate::contract::Profile;
-use crate::target::{Oracle, Throttle, TransportError};
+use crate::target::{Oracle, Target, Throttle, TransportError};
 
 /// How a run goes.
 #[derive(Clone, Debug)]
@@ -50,6 +50,9 @@ pub struct Config {
     /// The oracles to run (`--oracles`); the others send nothing and are reported as not
     /// selected.
     pub oracles: Vec<Oracle>,
+    /// A reference implementation (`--reference`): every request goes to it too, and the
+    /// `differential` oracle compares the answers.
+    pub reference: Option<Target>,
 }
 
 impl Default for Config {
@@ -73,6 +76,7 @@ impl Default for Config {
             keep: false,
             probes: true,
             oracles: Oracle::ALL.to_vec(),
+            reference: None,
         }
     }
 }
@@ -81,6 +85,11 @@ impl Config {
     /// Whether `oracle` is one the run checks.
     pub fn selected(&self, oracle: Oracle) -> bool {
         self.oracles.contains(&oracle)
+    }
+
+    /// Whether requests are mirrored to a reference and compared.
+    pub fn differential(&self) -> bool {
+        self.reference.is_some() && self.selected(Oracle::Differential)
     }
 }
 

@@ -11,6 +11,7 @@ use http::Method;
 
 use super::cleanup::Ledger;
 use super::collect::Results;
+use super::mirror::Mirror;
 use super::{Config, probes, watch};
 use crate::contract::Profile;
 use crate::target::{
@@ -39,6 +40,8 @@ pub(crate) struct Ctx {
     pub(super) unanswered: AtomicU64,
     throttled_in_a_row: AtomicU32,
     throttled_out: AtomicBool,
+    /// The reference of differential mode.
+    pub(super) mirror: Option<Mirror>,
 }
 
 /// After this many transport failures in a row the target is taken for dead and no more
@@ -58,6 +61,11 @@ impl Ctx {
             config.concurrency,
             config.max_restarts,
         );
+        let mirror = config
+            .reference
+            .clone()
+            .filter(|_| config.differential())
+            .map(|r| Mirror::new(&target, r));
         Ctx {
             reading: oracles::reading_profile(&config.profile),
             target,
@@ -75,6 +83,7 @@ impl Ctx {
             unanswered: AtomicU64::new(0),
             throttled_in_a_row: AtomicU32::new(0),
             throttled_out: AtomicBool::new(false),
+            mirror,
         }
     }
 

@@ -35,18 +35,22 @@ mod cleanup;
 mod collect;
 mod config;
 mod ctx;
+mod mirror;
 mod probes;
 mod report;
 mod runner;
+mod sarif;
 pub mod shrink;
 mod watch;
 
 pub use cases::{Case, CaseId, CaseKind, FUZZ_BASE};
 pub use config::{CheckError, Config};
+pub use mirror::ReferenceReport;
 pub use report::{
     Counts, EndpointCounts, Finding, OracleReport, Report, Reproducer, Throttling, junit_document,
 };
 pub use runner::run;
+pub use sarif::SARIF_SCHEMA;
 
 pub use crate::target::oracles::{Oracle, Violation};
 pub use crate::target::{

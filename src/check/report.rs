@@ -82,6 +82,8 @@ pub struct Reproducer {
     pub method: String,
     /// Path and query.
     pub path: String,
+    /// The target's base URL and the path.
+    pub url: String,
     /// Headers, tokens replaced by `$TOKEN` / `$OTHER_TOKEN`.
     pub headers: Vec<(String, String)>,
     /// The body when it is UTF-8 and at most 64 KiB.
@@ -181,6 +183,8 @@ pub struct Report {
     pub restarts: u32,
     /// The devices the run created, and what became of them.
     pub cleanup: crate::target::Cleanup,
+    /// The reference implementation of differential mode (`--reference`), if any.
+    pub reference: Option<super::ReferenceReport>,
 }
 
 /// 429s in a run: waited out, never findings.
@@ -289,6 +293,7 @@ pub(crate) fn build(
         ended_early,
         restarts,
         cleanup: crate::target::Cleanup::default(),
+        reference: None,
     }
 }
 
@@ -390,12 +395,25 @@ pub(crate) fn reproducer(
         if config.profile.name() != crate::Profile::seed().name() {
             line.push_str(" --profile PROFILE.toml");
         }
+        match &config.reference {
+            Some(r) if r.embedded => line.push_str(" --reference embedded"),
+            // Its credentials from DEVICES_REFERENCE_TOKEN and DEVICES_REFERENCE_USER_ID.
+            Some(r) => {
+                let _ = write!(
+                    line,
+                    " --reference {}",
+                    shell_quote(&r.transport.curl_base())
+                );
+            }
+            None => {}
+        }
         let _ = write!(line, " --replay {id}");
         line
     });
     Reproducer {
         method: req.method.to_string(),
         path: req.path.clone(),
+        url: url.clone(),
         headers,
         body: text.filter(|_| printable).map(str::to_owned),
         body_base64: if printable && text.is_none() {
@@ -519,6 +537,18 @@ impl Report {
         }
         if let Some(line) = self.cleanup.line() {
             let _ = writeln!(s, "{line}");
+        }
+        if let Some(r) = &self.reference {
+            let _ = writeln!(
+                s,
+                "reference {}: {} ({} unanswered)",
+                r.target,
+                plural(r.requests, "request"),
+                r.unanswered
+            );
+            if let Some(line) = r.cleanup.line() {
+                let _ = writeln!(s, "reference {line}");
+            }
         }
         self.write_causes(&mut s);
         let _ = writeln!(

@@ -9,6 +9,7 @@ use http::Method;
 
 use super::collect::{Check, Example, check, throttled};
 use super::ctx::{Ctx, THROTTLED};
+use super::mirror::Compare;
 use super::{Case, CaseId, CheckError, Config, Report, cases, probes};
 use crate::contract::Level;
 use crate::generate::malformed::{Authorization, Defect, PathKind};
@@ -22,12 +23,30 @@ pub async fn run(target: &Target, config: &Config) -> Result<Report, CheckError>
     // Reachability: anything but a refused connection will do (garbage is a finding).
     let probe = ctx.authorized(Request::new(Method::GET, "/me/devices?$top=1"));
     if let Err(error @ TransportError::Connect(_)) =
-        ctx.transport().send(probe, config.timeout).await
+        ctx.transport().send(probe.clone(), config.timeout).await
     {
         return Err(CheckError::Unreachable {
             target: target.transport.describe(),
             error,
         });
+    }
+    match &ctx.mirror {
+        Some(m) => {
+            let probe = ctx.authorized_as(probe, &m.reference().user);
+            if let Err(error @ TransportError::Connect(_)) =
+                m.reference().transport.send(probe, config.timeout).await
+            {
+                return Err(CheckError::Unreachable {
+                    target: m.describe(),
+                    error,
+                });
+            }
+        }
+        None => ctx.skip(
+            Oracle::Differential,
+            "every request",
+            "no reference implementation (--reference)",
+        ),
     }
     let classes = cases::classes();
     let bar = progress_bar(config, "cases", config.cases);
@@ -57,8 +76,14 @@ pub async fn run(target: &Target, config: &Config) -> Result<Report, CheckError>
     }
     ctx.shrink_findings().await;
     let cleanup = ctx.ledger.clean_up(&ctx, config.keep).await;
+    let reference = match &ctx.mirror {
+        Some(m) => Some(m.finish(config.keep, config.concurrency).await),
+        None => None,
+    };
     let sent = (sent, fuzzed.0, fuzzed.1);
-    Ok(ctx.into_report(started.elapsed(), cases_elapsed, sent, cleanup))
+    let mut report = ctx.into_report(started.elapsed(), cases_elapsed, sent, cleanup);
+    report.reference = reference;
+    Ok(report)
 }
 
 /// Sends the generated cases `ids`, `concurrency` at a time, until `until` or the target
@@ -107,6 +132,7 @@ fn judged(config: &Config, case: &Case) -> bool {
     let round_trip = case.device.is_some() && config.selected(Oracle::RoundTrip);
     let request_ids = config.profile.policies().request_id_header > Level::Off;
     config.selected(case.oracle)
+        || config.differential()
         || config.selected(Oracle::ServerErrors)
         || (request_ids && config.selected(Oracle::Http))
         || round_trip
@@ -241,15 +267,34 @@ pub(super) async fn run_case(ctx: &Ctx, case: &Case, id: CaseId) -> Vec<Check> {
     checks
 }
 
-/// Sends `req` and adds the checks every answer gets (server errors, request ids); the
-/// response when there is one worth judging further.
+/// Sends `req` and adds the checks every answer gets (server errors, request ids, and in
+/// differential mode the reference's answer); the response when there is one worth
+/// judging further.
 pub(crate) async fn exchange(
     ctx: &Ctx,
     req: &Request,
     endpoint: &str,
     checks: &mut Vec<Check>,
 ) -> Option<Response> {
-    match ctx.send(req.clone()).await {
+    exchange_as(ctx, req, endpoint, checks, Compare::Answers).await
+}
+
+/// [`exchange`], saying whether the reference's answer is compared (`SendOnly` for the
+/// requests of a race, whose winner is scheduling).
+pub(crate) async fn exchange_as(
+    ctx: &Ctx,
+    req: &Request,
+    endpoint: &str,
+    checks: &mut Vec<Check>,
+    compare: Compare,
+) -> Option<Response> {
+    let sent = ctx.send(req.clone()).await;
+    if let (Ok(resp), Some(mirror)) = (&sent, &ctx.mirror)
+        && let Some(c) = mirror.judge(ctx, req, resp, endpoint, compare).await
+    {
+        checks.push(c);
+    }
+    match sent {
         Err(TransportError::Throttled(_)) => {
             checks.push(Check::skipped(
                 Oracle::ServerErrors,

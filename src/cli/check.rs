@@ -21,6 +21,9 @@ pub struct CheckArgs {
     /// 429s and the client-side rate.
     #[command(flatten)]
     pub throttle: super::ThrottleArgs,
+    /// A reference implementation to compare with.
+    #[command(flatten)]
+    pub reference: super::ReferenceArgs,
     /// `seed` (built in) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
@@ -51,8 +54,9 @@ pub struct CheckArgs {
     #[arg(long)]
     pub keep: bool,
     /// Run only these oracles (comma-separated: acceptance, round-trip, rejection,
-    /// server-errors, authentication, authorization, persistence, http, liveness); the
-    /// others send nothing and are reported as not selected.
+    /// server-errors, authentication, authorization, persistence, http, liveness,
+    /// lifecycle, differential); the others send nothing and are reported as not
+    /// selected. `--oracles differential` compares with `--reference` alone.
     #[arg(long, value_delimiter = ',', value_name = "ORACLE,...")]
     pub oracles: Vec<Oracle>,
     /// Write JUnit XML here.
@@ -61,6 +65,9 @@ pub struct CheckArgs {
     /// Write the JSON report here (schema: `schemas/check-report.schema.json`).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write the findings as SARIF 2.1.0 here (for code-scanning dashboards).
+    #[arg(long)]
+    pub sarif: Option<PathBuf>,
     /// Findings at this level or above fail the run (exit 1).
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
@@ -90,6 +97,9 @@ impl CheckArgs {
     pub fn config(&self) -> anyhow::Result<check::Config> {
         if self.concurrency == 0 {
             bail!("--concurrency must be at least 1");
+        }
+        if self.oracles == [Oracle::Differential] && self.reference.reference.is_none() {
+            bail!("--oracles differential needs --reference");
         }
         Ok(check::Config {
             profile: super::load_profile(&self.profile)?,
@@ -122,6 +132,14 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         .build()?;
     let report = runtime.block_on(async {
         let target = args.target.target()?;
+        let reference = args
+            .reference
+            .start(&config.profile, config.concurrency)
+            .await?;
+        let config = check::Config {
+            reference: reference.as_ref().map(|r| r.target.clone()),
+            ..config.clone()
+        };
         let spawned = args.target.start(None).await?;
         let report = match target {
             Some((url, user, other)) => {
@@ -146,10 +164,13 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         if let Some(s) = &spawned {
             s.stop().await;
         }
+        if let Some(r) = reference {
+            r.stop().await;
+        }
         report
     })?;
     print!("{}", report.summary());
-    write_outputs(&report, args.json.as_ref(), args.junit.as_ref())?;
+    write_outputs(&report, args)?;
     Ok(if report.passes(args.fail_on.level()) {
         0
     } else {
@@ -171,18 +192,18 @@ pub async fn run_embedded(config: &check::Config) -> anyhow::Result<Report> {
     result
 }
 
-fn write_outputs(
-    report: &Report,
-    json: Option<&PathBuf>,
-    junit: Option<&PathBuf>,
-) -> anyhow::Result<()> {
-    if let Some(path) = json {
-        std::fs::write(path, report.to_json())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = junit {
-        std::fs::write(path, report.junit())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+fn write_outputs(report: &Report, args: &CheckArgs) -> anyhow::Result<()> {
+    type Writer = fn(&Report) -> String;
+    let outputs: [(&Option<PathBuf>, Writer); 3] = [
+        (&args.json, Report::to_json),
+        (&args.junit, Report::junit),
+        (&args.sarif, Report::sarif),
+    ];
+    for (path, write) in outputs {
+        if let Some(path) = path {
+            std::fs::write(path, write(report))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
     }
     Ok(())
 }

@@ -113,6 +113,87 @@ pub struct TargetArgs {
     pub spawn_wait: std::time::Duration,
 }
 
+/// Differential mode: a reference implementation to compare the target with (shared by
+/// `check` and `run`).
+#[derive(Debug, clap::Args)]
+pub struct ReferenceArgs {
+    /// Send every request to this implementation too and report each disagreement with
+    /// the target (oracle `differential`): a base URL, or `embedded` for the reference
+    /// server on loopback.
+    #[arg(long, value_name = "URL|embedded")]
+    pub reference: Option<String>,
+    /// The reference's token for the user the requests are sent as.
+    #[arg(long, env = "DEVICES_REFERENCE_TOKEN", hide_env_values = true)]
+    pub reference_token: Option<String>,
+    /// That user's id on the reference.
+    #[arg(long, env = "DEVICES_REFERENCE_USER_ID")]
+    pub reference_user_id: Option<String>,
+    /// The reference's token for the second user.
+    #[arg(long, env = "DEVICES_REFERENCE_OTHER_TOKEN", hide_env_values = true)]
+    pub reference_other_token: Option<String>,
+    /// The second user's id on the reference.
+    #[arg(long, env = "DEVICES_REFERENCE_OTHER_USER_ID")]
+    pub reference_other_user_id: Option<String>,
+}
+
+/// A reference the command started: stopped when the command ends.
+pub struct Reference {
+    /// The reference as a target.
+    pub target: crate::target::Target,
+    server: Option<crate::server::Ephemeral>,
+}
+
+impl Reference {
+    /// Stops the embedded reference server, if one was started.
+    pub async fn stop(self) {
+        if let Some(s) = self.server {
+            s.stop().await;
+        }
+    }
+}
+
+impl ReferenceArgs {
+    /// The reference (starting the embedded server for `embedded`), or `None`.
+    pub async fn start(
+        &self,
+        profile: &Profile,
+        connections: usize,
+    ) -> anyhow::Result<Option<Reference>> {
+        use crate::target::{Credentials, Target, Transport};
+        let Some(url) = &self.reference else {
+            return Ok(None);
+        };
+        if url == "embedded" {
+            let server = crate::server::Ephemeral::start(profile.clone()).await?;
+            let target = Target::embedded(&server, connections)?;
+            return Ok(Some(Reference {
+                target,
+                server: Some(server),
+            }));
+        }
+        let (Some(token), Some(user_id)) = (&self.reference_token, &self.reference_user_id) else {
+            anyhow::bail!(
+                "--reference URL needs --reference-token and --reference-user-id (or DEVICES_REFERENCE_TOKEN and DEVICES_REFERENCE_USER_ID)"
+            );
+        };
+        let other = match (&self.reference_other_token, &self.reference_other_user_id) {
+            (Some(t), Some(id)) => Some(Credentials::new(t, id)),
+            (None, None) => None,
+            _ => anyhow::bail!("--reference-other-token and --reference-other-user-id go together"),
+        };
+        Ok(Some(Reference {
+            target: Target {
+                transport: Transport::http(url, connections)?,
+                user: Credentials::new(token, user_id),
+                other,
+                embedded: false,
+                spawned: None,
+            },
+            server: None,
+        }))
+    }
+}
+
 /// How a run treats 429s (CONTRACT.md: a tester waits `Retry-After` out and sends the
 /// same request again), and a client-side rate.
 #[derive(Debug, clap::Args)]

@@ -18,6 +18,9 @@ pub struct RunArgs {
     /// 429s and the client-side rate (the check and fuzz phases, and the read-back).
     #[command(flatten)]
     pub throttle: super::ThrottleArgs,
+    /// A reference implementation the check and fuzz phases compare with.
+    #[command(flatten)]
+    pub reference: super::ReferenceArgs,
     /// `seed` (built in) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
@@ -64,7 +67,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         bail!("--budget must be at least 4s");
     }
     let target = args.target.target()?;
-    let config = RunConfig {
+    let mut config = RunConfig {
         target,
         profile: super::load_profile(&args.profile)?,
         seed: args.seed,
@@ -80,11 +83,23 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         max_restarts: args.target.max_restarts,
         phases: args.phases.clone(),
         keep: args.keep,
+        reference: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(run::run(&config))?;
+    let report = runtime.block_on(async {
+        let reference = args
+            .reference
+            .start(&config.profile, config.concurrency)
+            .await?;
+        config.reference = reference.as_ref().map(|r| r.target.clone());
+        let report = run::run(&config).await;
+        if let Some(r) = reference {
+            r.stop().await;
+        }
+        report
+    })?;
     print!("{}", report.check.summary());
     println!();
     print!("{}", run::phase_table(&report));

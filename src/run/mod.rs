@@ -71,6 +71,8 @@ pub struct RunConfig {
     pub phases: Vec<PhaseName>,
     /// Leave the devices the run created (`--keep`).
     pub keep: bool,
+    /// A reference implementation the check and fuzz phases compare with (`--reference`).
+    pub reference: Option<Target>,
 }
 
 /// A phase of the main job.
@@ -233,6 +235,7 @@ async fn phases(
         throttle: config.throttle.clone(),
         max_restarts: config.max_restarts,
         shrink_time: share(0.1).max(Duration::from_secs(2)),
+        reference: config.reference.clone(),
         ..check::Config::default()
     };
     let check = check::run(&target, &check_config).await?;
@@ -248,8 +251,9 @@ async fn phases(
         seconds: check.duration_seconds - check.fuzz_seconds,
         passed: check_errors == 0,
         summary: format!(
-            "{} cases and the probes of ten oracles, {} requests; {check_errors} errors, {} warnings",
+            "{} cases and the probes of {} oracles, {} requests; {check_errors} errors, {} warnings",
             check.cases,
+            check.oracles.iter().filter(|o| o.status == "ran").count(),
             check.requests,
             check.warnings()
         ),
@@ -419,6 +423,7 @@ fn write_all(out: &Path, report: &RunReport) -> anyhow::Result<()> {
     )?;
     write("summary.md", summary_markdown(report))?;
     write("junit.xml", junit(report))?;
+    write("check.sarif", report.check.sarif())?;
     write("index.html", html::render(report))?;
     Ok(())
 }

@@ -6,11 +6,13 @@
 //! - [`transport`]: [`Request`] and [`Response`], every exchange bounded in time and size;
 //! - [`throttle`]: waiting out 429s (`Retry-After`) and pacing to a rate;
 //! - [`cleanup`]: deleting what a run created, and the tally every report gives;
+//! - [`differential`]: the target's answer beside a reference implementation's;
 //! - [`oracles`]: the oracles' names and their judging functions: whether one response is
 //!   an answer the contract allows ([`oracles::judge`]), whether a device came back as
 //!   sent ([`oracles::same_device`]).
 
 pub mod cleanup;
+pub mod differential;
 pub mod oracles;
 pub mod spawn;
 pub mod throttle;

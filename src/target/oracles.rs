@@ -37,11 +37,13 @@ pub enum Oracle {
     Liveness,
     /// A deleted device is gone: not readable, not listed, not deletable again.
     Lifecycle,
+    /// The target answers as a reference implementation does (`--reference`).
+    Differential,
 }
 
 impl Oracle {
     /// Every oracle, in report order.
-    pub const ALL: [Oracle; 10] = [
+    pub const ALL: [Oracle; 11] = [
         Oracle::Acceptance,
         Oracle::RoundTrip,
         Oracle::Rejection,
@@ -52,6 +54,7 @@ impl Oracle {
         Oracle::Http,
         Oracle::Liveness,
         Oracle::Lifecycle,
+        Oracle::Differential,
     ];
 
     /// The name used in reports and in a profile's `[policies.severity]`.
@@ -67,6 +70,7 @@ impl Oracle {
             Oracle::Http => "http",
             Oracle::Liveness => "liveness",
             Oracle::Lifecycle => "lifecycle",
+            Oracle::Differential => "differential",
         }
     }
 
@@ -89,6 +93,9 @@ impl Oracle {
             Oracle::Http => "415, 405 + Allow, 404 Graph error, request-id headers",
             Oracle::Liveness => "after hostile inputs a valid create still answers promptly",
             Oracle::Lifecycle => "after a 204 DELETE: GET 404, not listed, DELETE again 404",
+            Oracle::Differential => {
+                "the reference's status, Graph error code and 2xx body for the same request"
+            }
         }
     }
 
@@ -175,6 +182,9 @@ pub fn contract_section(oracle: Oracle, rule: &str) -> &'static str {
         },
         Oracle::Liveness => "section 4: no input, however hostile, may produce a hang or a crash",
         Oracle::Lifecycle => "section 1: DELETE /me/devices/{id} (204; optional for targets)",
+        Oracle::Differential => {
+            "none: the reference implementation's answer to the same request (--reference)"
+        }
     }
 }
 

@@ -146,3 +146,21 @@ fn the_validator_rejects_what_the_schema_forbids() {
         3
     );
 }
+
+/// Every place `log` breaks the OASIS SARIF 2.1.0 schema kept in `schemas/sarif/` (draft 4,
+/// which the validator above does not speak: checked with the `jsonschema` crate, formats
+/// such as `uri` included).
+pub fn sarif_errors(log: &Value) -> Vec<String> {
+    let schema: Value =
+        serde_json::from_str(include_str!("../../schemas/sarif/sarif-schema-2.1.0.json"))
+            .expect("the SARIF schema is JSON");
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the SARIF schema compiles");
+    validator
+        .iter_errors(log)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}

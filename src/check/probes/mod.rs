@@ -36,7 +36,8 @@ pub(super) const NO_OTHER: &str = "no second user (--other-token and --other-use
 
 /// Runs every probe.
 pub(crate) async fn run_all(ctx: &Ctx) {
-    let selected = |o| ctx.config().selected(o);
+    // In differential mode every probe runs: its requests go to both targets.
+    let selected = |o| ctx.config().selected(o) || ctx.config().differential();
     if !ctx.dead() && selected(Oracle::Authentication) {
         authentication(ctx).await;
     }

@@ -7,7 +7,8 @@ use http::Method;
 use crate::answer::Expected;
 use crate::check::collect::{Check, Example, check};
 use crate::check::ctx::{Ctx, THROTTLED};
-use crate::check::runner::exchange;
+use crate::check::mirror::Compare;
+use crate::check::runner::{exchange, exchange_as};
 use crate::contract::ClientId;
 use crate::error::GraphCode;
 use crate::generate::Rng;
@@ -17,15 +18,17 @@ use crate::target::{Request, Response};
 
 use super::{create_request, list_ids, valid_body};
 
-/// Creates `device` bodies concurrently; the answers in order.
+/// Creates `device` bodies concurrently; the answers in order. In differential mode the
+/// reference's answers are compared unless the creates race for one id (`compare`).
 async fn create_all(
     ctx: &Ctx,
     bodies: Vec<Vec<u8>>,
+    compare: Compare,
 ) -> Vec<(Request, Vec<Check>, Option<Response>)> {
     join_all(bodies.into_iter().map(|body| async move {
         let req = ctx.authorized(create_request("/me/devices", body));
         let mut checks = Vec::new();
-        let resp = exchange(ctx, &req, "POST /me/devices", &mut checks).await;
+        let resp = exchange_as(ctx, &req, "POST /me/devices", &mut checks, compare).await;
         (req, checks, resp)
     }))
     .await
@@ -46,7 +49,8 @@ pub(super) async fn persistence(ctx: &Ctx) {
 /// Creates `devices` at once; the ids (in lower case) of those created, with their device.
 async fn burst<'d>(ctx: &Ctx, devices: &'d [(Device, Vec<u8>)]) -> Vec<(String, &'d Device)> {
     let profile = ctx.profile();
-    let answers = create_all(ctx, devices.iter().map(|(_, b)| b.clone()).collect()).await;
+    let bodies = devices.iter().map(|(_, b)| b.clone()).collect();
+    let answers = create_all(ctx, bodies, Compare::Answers).await;
     let mut created = Vec::new();
     for ((device, _), (req, mut checks, resp)) in devices.iter().zip(answers) {
         let mut v = Vec::new();
@@ -181,7 +185,7 @@ async fn duplicate_ids(ctx: &Ctx, rng: &mut Rng) {
         .collect();
     let mut answers = Vec::new();
     for body in bodies {
-        answers.extend(create_all(ctx, vec![body]).await);
+        answers.extend(create_all(ctx, vec![body], Compare::Answers).await);
     }
     judge_race(ctx, answers, policy, "sequential", &conflict);
     // Raced.
@@ -189,7 +193,7 @@ async fn duplicate_ids(ctx: &Ctx, rng: &mut Rng) {
     let bodies: Vec<Vec<u8>> = (0..8)
         .map(|_| valid_body(ctx, rng.next_u64(), Some(&id)).1)
         .collect();
-    let answers = create_all(ctx, bodies).await;
+    let answers = create_all(ctx, bodies, Compare::SendOnly).await;
     judge_race(ctx, answers, policy, "concurrent", &conflict);
 }
 
