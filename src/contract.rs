@@ -27,6 +27,9 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+pub mod routes;
+pub use routes::{Routes, RoutesError, Scope, USER_ID};
+
 /// Largest request body a target must accept, in bytes (CONTRACT.md section 3).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -105,6 +108,10 @@ pub struct PropertyDef {
     pub key: bool,
     /// Largest length in UTF-16 code units, for strings.
     pub max_utf16: Option<usize>,
+    /// Set by the server, never by a client (Graph's "Read-only"): generated devices
+    /// leave it out, a target may ignore it or refuse it in a create, and what comes back
+    /// for it is not compared.
+    pub read_only: bool,
     /// `"name":` as JSON, written once here for the writers' hot paths.
     pub(crate) member_prefix: String,
 }
@@ -204,6 +211,7 @@ pub struct Profile {
     complex_types: Vec<ComplexType>,
     key: usize,
     policies: Policies,
+    routes: Routes,
 }
 
 /// A profile file that cannot be used.
@@ -232,6 +240,9 @@ pub enum ProfileError {
     /// There is no single key property of type Edm.Guid.
     #[error("the table needs exactly one key property of type Edm.Guid, not a collection")]
     Key,
+    /// The `[routes]` table cannot be used.
+    #[error(transparent)]
+    Routes(#[from] RoutesError),
 }
 
 // ---------------------------------------------------------------------------------------
@@ -289,6 +300,12 @@ members = [
 ]
 "##;
 
+/// Graph v1.0's device, from microsoft-graph-docs-contrib (see the README).
+const GRAPH_V1_TOML: &str = include_str!("contract/graph-v1.toml");
+
+/// Graph beta's device, from microsoft-graph-docs-contrib (see the README).
+const GRAPH_BETA_TOML: &str = include_str!("contract/graph-beta.toml");
+
 // The file form of a profile. `required` defaults to "every property but the key" for the
 // entity, and to each member's own flag for complex types.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -303,6 +320,8 @@ struct ProfileSpec {
     complex_types: Vec<ComplexSpec>,
     #[serde(default)]
     policies: Policies,
+    #[serde(default)]
+    routes: Routes,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -318,6 +337,8 @@ struct PropertySpec {
     key: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_utf16: Option<usize>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    read_only: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -338,6 +359,28 @@ impl Profile {
             // The seed table is a constant checked by the unit tests below.
             Err(e) => panic!("the built-in seed profile is invalid: {e}"),
         })
+    }
+
+    /// The built-in profiles: `seed`, and `graph-v1` and `graph-beta`, made from
+    /// Microsoft's Graph documentation of the device resource and "Create device" (the
+    /// README cites the pages).
+    pub const BUILT_IN: [&'static str; 3] = ["seed", "graph-v1", "graph-beta"];
+
+    /// A built-in profile by name.
+    pub fn built_in(name: &str) -> Option<&'static Profile> {
+        static GRAPH_V1: OnceLock<Profile> = OnceLock::new();
+        static GRAPH_BETA: OnceLock<Profile> = OnceLock::new();
+        let (cell, text) = match name {
+            "seed" => return Some(Self::seed()),
+            "graph-v1" => (&GRAPH_V1, GRAPH_V1_TOML),
+            "graph-beta" => (&GRAPH_BETA, GRAPH_BETA_TOML),
+            _ => return None,
+        };
+        // Constants checked by the unit tests below.
+        Some(cell.get_or_init(|| match Self::from_toml_unmerged(text) {
+            Ok(profile) => profile,
+            Err(e) => panic!("the built-in profile {name} is invalid: {e}"),
+        }))
     }
 
     /// Relaxes the profile for reading a target's answers: unknown members kept, nothing
@@ -405,6 +448,7 @@ impl Profile {
             }
             _ => return Err(ProfileError::Key),
         };
+        spec.routes.validate()?;
         Ok(Profile {
             name: spec.name,
             odata_type: spec.odata_type,
@@ -412,6 +456,7 @@ impl Profile {
             complex_types,
             key,
             policies: spec.policies,
+            routes: spec.routes,
         })
     }
 
@@ -443,6 +488,11 @@ impl Profile {
     /// The policies of CONTRACT.md section 5.
     pub fn policies(&self) -> &Policies {
         &self.policies
+    }
+
+    /// Where the target's devices live.
+    pub fn routes(&self) -> &Routes {
+        &self.routes
     }
 
     /// The members of `def`'s complex type (none for a primitive).
@@ -493,6 +543,7 @@ impl Profile {
             required: Some(p.required),
             key: p.key,
             max_utf16: p.max_utf16,
+            read_only: p.read_only,
         };
         let spec = ProfileSpec {
             name: self.name.clone(),
@@ -509,6 +560,7 @@ impl Profile {
                 })
                 .collect(),
             policies: self.policies.clone(),
+            routes: self.routes.clone(),
         };
         toml::to_string_pretty(&spec).unwrap_or_default()
     }
@@ -589,6 +641,7 @@ fn resolve_table(
             required,
             key: s.key,
             max_utf16: s.max_utf16,
+            read_only: s.read_only,
             member_prefix: member_prefix(&s.name),
         });
     }
@@ -713,8 +766,66 @@ mod tests {
 
     #[test]
     fn to_toml_round_trips() {
-        let seed = Profile::seed();
-        let again = Profile::from_toml(&seed.to_toml()).unwrap();
-        assert_eq!(&again, seed);
+        for name in Profile::BUILT_IN {
+            let p = Profile::built_in(name).unwrap();
+            let again = Profile::from_toml(&p.to_toml()).unwrap();
+            assert_eq!(&again, p, "{name}");
+        }
+        assert!(Profile::built_in("graph-v2").is_none());
+    }
+
+    #[test]
+    fn the_graph_profiles_follow_their_pages() {
+        let names = |p: &Profile, f: fn(&PropertyDef) -> bool| -> Vec<String> {
+            p.properties()
+                .iter()
+                .filter(|d| f(d))
+                .map(|d| d.name.clone())
+                .collect()
+        };
+        let v1 = Profile::built_in("graph-v1").unwrap();
+        assert_eq!(v1.properties().len(), 23);
+        assert_eq!(
+            names(v1, |d| d.required),
+            [
+                "accountEnabled",
+                "displayName",
+                "operatingSystem",
+                "operatingSystemVersion"
+            ]
+        );
+        assert_eq!(
+            names(v1, |d| !d.nullable),
+            [
+                "alternativeSecurityIds",
+                "id",
+                "physicalIds",
+                "systemLabels"
+            ]
+        );
+        assert_eq!(names(v1, |d| d.read_only).len(), 10, "id and nine more");
+        assert_eq!(v1.routes().collection, "/devices");
+        assert_eq!(v1.routes().user_collection, None);
+        assert_eq!(v1.routes().scope, Scope::Tenant);
+        assert_eq!(v1.policies().unknown_properties, UnknownProperties::Accept);
+        let ext = v1.property_index("extensionAttributes").unwrap();
+        assert_eq!(v1.members_of(&v1.properties()[ext]).len(), 15);
+        let beta = Profile::built_in("graph-beta").unwrap();
+        assert_eq!(beta.properties().len(), 37);
+        assert_eq!(
+            names(beta, |d| d.required),
+            ["displayName", "operatingSystem", "operatingSystemVersion"]
+        );
+        for name in [
+            "registrationDateTime",
+            "isRooted",
+            "hostNames",
+            "Name",
+            "model",
+            "Model",
+        ] {
+            assert!(beta.property_index(name).is_some(), "{name}");
+        }
+        assert!(beta.properties()[beta.property_index("registrationDateTime").unwrap()].read_only);
     }
 }

@@ -684,8 +684,90 @@ fn server_with(profile: &devices_harness::Profile) -> (Router, Vec<User>) {
     (server::app(AppState::new(&config, store)), users)
 }
 
+/// The built-in Graph profiles fit the checker to a target that differs from the seed in
+/// its table, policies and routes: the reference server serving each passes with zero
+/// findings (authorization not run: the devices are tenant-wide), and the same server
+/// fails the seed's contract (its paths are not there). A profile of one's own with
+/// other per-user routes runs every oracle, authorization included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_profile_fits_the_checker_to_a_target_that_differs_from_the_seed() {
+async fn the_built_in_graph_profiles_fit_the_checker_to_a_graph_like_target() {
+    for name in ["graph-v1", "graph-beta"] {
+        let profile = devices_harness::Profile::built_in(name).unwrap();
+        let (router, users) = server_with(profile);
+        let fitted = Config {
+            profile: profile.clone(),
+            ..config(400)
+        };
+        let report = check::run(&target(Transport::service(router), &users, true), &fitted)
+            .await
+            .unwrap();
+        assert_eq!(
+            report.errors() + report.warnings(),
+            0,
+            "{}",
+            report.summary()
+        );
+        assert_eq!(report.profile, name);
+        let authz = report.oracle(Oracle::Authorization).unwrap();
+        assert_eq!(authz.status, "not-run");
+        assert!(authz.reason.as_deref().unwrap().contains("tenant-wide"));
+        assert!(report.oracle(Oracle::RoundTrip).unwrap().counts.passed > 100);
+        // The seed's contract on the same server: /me/devices is not there.
+        let (router, users) = server_with(profile);
+        let report = check::run(
+            &target(Transport::service(router), &users, true),
+            &config(100),
+        )
+        .await
+        .unwrap();
+        assert!(
+            report
+                .findings_of(Oracle::Acceptance)
+                .any(|f| f.seen.starts_with("404")),
+            "{}",
+            report.summary()
+        );
+    }
+    let own = devices_harness::Profile::from_toml(
+        "[routes]\ncollection = \"/tenants/t1/devices\"\nuser_collection = \"/tenants/t1/people/{userId}/devices\"\n",
+    )
+    .unwrap();
+    let (router, users) = server_with(&own);
+    let report = check::run(
+        &target(Transport::service(router), &users, true),
+        &Config {
+            profile: own,
+            ..config(300)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.errors(), 0, "{}", report.summary());
+    for o in report
+        .oracles
+        .iter()
+        .filter(|o| o.oracle != Oracle::Differential)
+    {
+        assert_eq!(o.status, "ran", "{}", report.summary());
+    }
+    let endpoints: Vec<&str> = report
+        .oracles
+        .iter()
+        .flat_map(|o| &o.endpoints)
+        .map(|e| e.endpoint.as_str())
+        .collect();
+    assert!(
+        endpoints.contains(&"POST /tenants/t1/people/{id}/devices"),
+        "{endpoints:?}"
+    );
+    assert!(
+        endpoints.contains(&"GET /tenants/t1/people/{other}/devices/{id}"),
+        "{endpoints:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_file_relaxes_the_checker_and_lowers_severities() {
     let relaxed = devices_harness::Profile::from_toml(RELAXED).unwrap();
     // Checked with its own profile, the relaxed server passes.
     let (router, users) = server_with(&relaxed);

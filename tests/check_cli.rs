@@ -181,3 +181,94 @@ fn differential_mode_on_the_embedded_default_against_an_embedded_reference() {
     assert_eq!(url.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&url.stderr).contains("--reference-token"));
 }
+
+/// `serve --profile graph-v1` and `check --profile graph-v1` (and graph-beta) over real
+/// sockets: zero findings, on the profile's own routes (`POST /devices`), with the
+/// cross-user checks skipped because the profile's devices are tenant-wide; and
+/// `profile NAME` prints the table that `--profile FILE` reads back.
+#[test]
+fn the_graph_profiles_are_served_and_checked_with_zero_findings() {
+    use std::io::BufRead;
+    let users = temp("graph-users.json");
+    std::fs::write(
+        &users,
+        r#"[{"id":"11111111-2222-4333-8444-555555555551","token":"graph-token-1"},
+            {"id":"11111111-2222-4333-8444-555555555552","token":"graph-token-2"}]"#,
+    )
+    .unwrap();
+    for name in ["graph-v1", "graph-beta"] {
+        let mut server = bin()
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--memory",
+                "--profile",
+                name,
+            ])
+            .arg("--users")
+            .arg(&users)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(server.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_owned();
+        let json = temp(&format!("{name}.json"));
+        let out = bin()
+            .args(["check", "--target", &url, "--profile", name])
+            .args(["--token", "graph-token-1"])
+            .args(["--user-id", "11111111-2222-4333-8444-555555555551"])
+            .args(["--other-token", "graph-token-2"])
+            .args(["--other-user-id", "11111111-2222-4333-8444-555555555552"])
+            .args(["--cases", "400", "--quick", "--json"])
+            .arg(&json)
+            .output()
+            .unwrap();
+        let _ = server.kill();
+        let _ = server.wait();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stdout}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(report["profile"], name);
+        assert_eq!(report["findings"].as_array().unwrap().len(), 0, "{stdout}");
+        for o in report["oracles"].as_array().unwrap() {
+            let expected = match o["oracle"].as_str().unwrap() {
+                "authorization" | "differential" => "not-run",
+                _ => "ran",
+            };
+            assert_eq!(o["status"], expected, "{name}: {}", o["oracle"]);
+        }
+        let endpoints: Vec<&str> = report["oracles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|o| o["endpoints"].as_array().unwrap())
+            .filter_map(|e| e["endpoint"].as_str())
+            .collect();
+        assert!(endpoints.contains(&"POST /devices"), "{endpoints:?}");
+        assert!(endpoints.contains(&"DELETE /devices/{id}"), "{endpoints:?}");
+        assert!(
+            !endpoints.iter().any(|e| e.contains("/me/devices")),
+            "{endpoints:?}"
+        );
+        // The clean-up deleted what the run created, through /devices/{id}.
+        let cleanup = &report["cleanup"];
+        assert!(cleanup["created"].as_u64().unwrap() > 100, "{cleanup}");
+        assert_eq!(cleanup["left"].as_array().unwrap().len(), 0, "{cleanup}");
+
+        let printed = bin().args(["profile", name]).output().unwrap();
+        assert_eq!(printed.status.code(), Some(0));
+        let text = String::from_utf8(printed.stdout).unwrap();
+        let again = devices_harness::Profile::from_toml(&text).unwrap();
+        assert_eq!(&again, devices_harness::Profile::built_in(name).unwrap());
+        assert!(text.contains("collection = \"/devices\""), "{text}");
+    }
+}

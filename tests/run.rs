@@ -224,8 +224,10 @@ fn a_broken_target_fails_the_run_and_every_finding_has_its_reproducer() {
 /// (no load section without the load phase).
 #[test]
 fn the_selected_phases_alone_run() {
+    // With a reference too: the check and fuzz phases are compared with a second
+    // embedded server, and agree.
     let out = out_dir("phases");
-    let o = run(&out, &["--phases", "check,fuzz"]);
+    let o = run(&out, &["--phases", "check,fuzz", "--reference", "embedded"]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(
         o.status.code(),
@@ -244,6 +246,16 @@ fn the_selected_phases_alone_run() {
     assert!(report["load"].is_null());
     assert!(report["check"]["cases"].as_u64().unwrap() > 0);
     assert!(report["check"]["fuzz_cases"].as_u64().unwrap() > 0);
+    let differential = report["check"]["oracles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["oracle"] == "differential")
+        .unwrap();
+    assert_eq!(differential["status"], "ran", "{stdout}");
+    assert_eq!(differential["failed"], 0, "{stdout}");
+    assert!(differential["passed"].as_u64().unwrap() > 100, "{stdout}");
+    assert!(report["check"]["reference"]["requests"].as_u64().unwrap() > 100);
     let _ = std::fs::remove_dir_all(&out);
 
     let out = out_dir("phases-load");

@@ -205,6 +205,10 @@ fn build(profile: &Profile, kind: CaseKind, src: &mut impl Source, salt: u128) -
             let (bytes, how) = mutate(base, src);
             let headers = RequestHeaders::valid(src);
             let (mut expected, device) = answer::for_body(profile, &bytes);
+            if device.as_ref().is_some_and(|d| sets_read_only(profile, d)) {
+                // A target may refuse a read-only property in a create, or ignore it.
+                expected = expected.or_either_400();
+            }
             if profile.policies().client_id == ClientId::Honour && client_id(profile, &bytes) {
                 // The mutator reuses GUIDs, and any rule a body breaks may be the one
                 // reported: a client id already taken is a 409.
@@ -240,6 +244,15 @@ fn build(profile: &Profile, kind: CaseKind, src: &mut impl Source, salt: u128) -
             })
         }
     }
+}
+
+/// Whether `device` gives a value (or null) for a read-only property other than the key.
+fn sets_read_only(profile: &Profile, device: &crate::model::Device) -> bool {
+    profile
+        .properties()
+        .iter()
+        .zip(&device.properties)
+        .any(|(def, slot)| def.read_only && !def.key && slot.is_some())
 }
 
 /// The oracle a malformed class answers to.

@@ -81,6 +81,8 @@ impl Ledger {
             .collect();
         let why = if keep {
             Some("--keep".to_owned())
+        } else if !ctx.profile().routes().delete {
+            Some("the profile has no delete route (routes.delete = false)".to_owned())
         } else if ctx.dead() {
             Some(format!("no clean-up: {}", ctx.stop_reason()))
         } else {

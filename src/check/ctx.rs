@@ -171,6 +171,7 @@ impl Ctx {
         req: Request,
         timeout: Duration,
     ) -> Result<Response, TransportError> {
+        let req = self.routed(req);
         // A request in flight when the target died is sent again after the restart, up
         // to three times (in a burst, several requests may each kill it); past that it
         // is a symptom of the crash.
@@ -220,7 +221,16 @@ impl Ctx {
 
     /// The cheapest authorized read: sent beside a request suspected to hang.
     fn beside(&self) -> Request {
-        self.authorized(Request::new(Method::GET, "/me/devices?$top=1"))
+        self.routed(self.authorized(Request::new(Method::GET, "/me/devices?$top=1")))
+    }
+
+    /// `req` on the target's paths: the suite names requests by the seed's paths, the
+    /// profile's routes say where they go ([`crate::contract::Routes::resolve`]).
+    pub(crate) fn routed(&self, mut req: Request) -> Request {
+        if let std::borrow::Cow::Owned(path) = self.profile().routes().resolve(&req.path) {
+            req.path = path;
+        }
+        req
     }
 
     /// Counts a request (with the 429s waited out) and its final status (`None`: it is

@@ -166,7 +166,7 @@ impl Mirror {
             return skipped("the reference stopped answering");
         }
         let theirs = match self.translate(req) {
-            Ok(r) => r,
+            Ok(r) => ctx.routed(r),
             Err(why) => return skipped(why),
         };
         let config = ctx.config();
@@ -244,9 +244,14 @@ impl Mirror {
         }
     }
 
-    /// Deletes the devices left on the reference (unless `keep`); the reference's part of
-    /// the report.
-    pub(crate) async fn finish(&self, keep: bool, concurrency: usize) -> ReferenceReport {
+    /// Deletes the devices left on the reference (unless `keep`) from `collection`; the
+    /// reference's part of the report.
+    pub(crate) async fn finish(
+        &self,
+        keep: bool,
+        concurrency: usize,
+        collection: &str,
+    ) -> ReferenceReport {
         let live: Vec<(String, String)> = match self.created.lock() {
             Ok(mut c) => std::mem::take(&mut *c)
                 .into_iter()
@@ -267,7 +272,8 @@ impl Mirror {
         } else {
             let n = live.len() as u64;
             self.counts.requests.fetch_add(n, Ordering::Relaxed);
-            cleanup::delete_all(&self.reference.transport, live, created, concurrency).await
+            let transport = &self.reference.transport;
+            cleanup::delete_all(transport, collection, live, created, concurrency).await
         };
         tally.deleted += deleted;
         ReferenceReport {

@@ -218,7 +218,7 @@ pub(crate) fn build(
                 .iter()
                 .filter(|((o, _), _)| *o == oracle)
                 .map(|((_, e), c)| EndpointReport {
-                    endpoint: e.clone(),
+                    endpoint: config.profile.routes().label(e),
                     counts: c.clone(),
                 })
                 .collect();
@@ -314,7 +314,7 @@ fn finding(i: usize, d: Draft, target: &Target, config: &Config, base: &str) -> 
         contract,
         oracle: d.violation.oracle,
         level: d.violation.level,
-        endpoint: d.endpoint,
+        endpoint: config.profile.routes().label(&d.endpoint),
         rule: d.violation.rule,
         class: d.example.class,
         expected: d.violation.expected,
@@ -373,7 +373,9 @@ pub(crate) fn reproducer(
     if let Some(pipe) = &data {
         curl.push_str(pipe);
     }
-    let url = format!("{base}{}", req.path);
+    // The request as sent: on the profile's routes.
+    let path = config.profile.routes().resolve(&req.path);
+    let url = format!("{base}{path}");
     let _ = write!(curl, "curl -sS -i -X {} {}", req.method, shell_quote(&url));
     for (name, value) in &headers {
         let line = format!("{name}: {value}");
@@ -412,7 +414,7 @@ pub(crate) fn reproducer(
     });
     Reproducer {
         method: req.method.to_string(),
-        path: req.path.clone(),
+        path: path.into_owned(),
         url: url.clone(),
         headers,
         body: text.filter(|_| printable).map(str::to_owned),
@@ -577,7 +579,16 @@ impl Report {
             } else if let Some(why) = &o.reason {
                 let _ = writeln!(s, "{:<15} NOT RUN: {why}", "");
             }
-            for e in o.endpoints.iter().filter(|e| e.counts.skipped > 0) {
+            // Skips for the reason the oracle did not run are said once, above.
+            let own_reason = |e: &&EndpointReport| {
+                e.counts.skip_reason.is_some() && e.counts.skip_reason != o.reason
+            };
+            for e in o
+                .endpoints
+                .iter()
+                .filter(|e| e.counts.skipped > 0)
+                .filter(own_reason)
+            {
                 let _ = writeln!(
                     s,
                     "{:<15} skipped {}: {}",

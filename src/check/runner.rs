@@ -21,7 +21,7 @@ pub async fn run(target: &Target, config: &Config) -> Result<Report, CheckError>
     let ctx = Ctx::new(target.clone(), config.clone());
     let started = Instant::now();
     // Reachability: anything but a refused connection will do (garbage is a finding).
-    let probe = ctx.authorized(Request::new(Method::GET, "/me/devices?$top=1"));
+    let probe = ctx.routed(ctx.authorized(Request::new(Method::GET, "/me/devices?$top=1")));
     if let Err(error @ TransportError::Connect(_)) =
         ctx.transport().send(probe.clone(), config.timeout).await
     {
@@ -77,7 +77,10 @@ pub async fn run(target: &Target, config: &Config) -> Result<Report, CheckError>
     ctx.shrink_findings().await;
     let cleanup = ctx.ledger.clean_up(&ctx, config.keep).await;
     let reference = match &ctx.mirror {
-        Some(m) => Some(m.finish(config.keep, config.concurrency).await),
+        Some(m) => {
+            let collection = &config.profile.routes().collection;
+            Some(m.finish(config.keep, config.concurrency, collection).await)
+        }
         None => None,
     };
     let sent = (sent, fuzzed.0, fuzzed.1);
@@ -205,7 +208,12 @@ fn progress_bar(config: &Config, what: &str, len: u64) -> indicatif::ProgressBar
 /// The HTTP request of a generated case, and the route it creates on (as reports name it,
 /// `/users/{id}/devices`).
 fn case_request(ctx: &Ctx, case: &Case, id: CaseId) -> (Request, &'static str) {
+    let user_paths = ctx.profile().routes().user_collection.is_some();
     let (path, route) = match case.headers.path {
+        // Without a user collection the caller's own path is the collection.
+        PathKind::Me | PathKind::OwnUser if !user_paths => {
+            ("/me/devices".to_owned(), "/me/devices")
+        }
         PathKind::Me => ("/me/devices".to_owned(), "/me/devices"),
         PathKind::OwnUser => (
             format!("/users/{}/devices", ctx.user().user_id),

@@ -24,7 +24,7 @@ pub struct CheckArgs {
     /// A reference implementation to compare with.
     #[command(flatten)]
     pub reference: super::ReferenceArgs,
-    /// `seed` (built in) or a TOML profile file.
+    /// A built-in profile (`seed`, `graph-v1`, `graph-beta`) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
     /// Generated cases (half valid, half malformed).

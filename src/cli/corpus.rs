@@ -32,7 +32,7 @@ pub struct ExportArgs {
     /// The seed: the same seed gives the same files.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// `seed` (built in) or a TOML profile file.
+    /// A built-in profile (`seed`, `graph-v1`, `graph-beta`) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
     /// Replace the corpus in a non-empty directory.

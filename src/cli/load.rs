@@ -27,7 +27,7 @@ pub struct LoadArgs {
     /// user i runs as user i mod N of this worker's shard.
     #[arg(long, conflicts_with_all = ["token", "user_id", "other_token", "other_user_id"])]
     pub users_file: Option<PathBuf>,
-    /// `seed` (built in) or a TOML profile file.
+    /// A built-in profile (`seed`, `graph-v1`, `graph-beta`) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
     /// The seed of the generators.

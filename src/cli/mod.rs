@@ -54,9 +54,10 @@ pub enum Command {
     Load(Box<LoadArgs>),
     /// Run the reference devices endpoint (durable SQLite) until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
-    /// Print a profile (the built-in `seed` by default) as TOML, the form `--profile` reads.
+    /// Print a profile (the built-in `seed` by default; `graph-v1`, `graph-beta`) as TOML, the
+    /// form `--profile` reads.
     Profile {
-        /// `seed` or a TOML file.
+        /// `seed`, `graph-v1`, `graph-beta` or a TOML file.
         #[arg(default_value = "seed")]
         profile: String,
     },
@@ -273,10 +274,11 @@ impl TargetArgs {
     }
 }
 
-/// `seed` or the path of a TOML profile file.
+/// A built-in profile (`seed`, `graph-v1`, `graph-beta`) or the path of a TOML profile
+/// file.
 pub fn load_profile(arg: &str) -> anyhow::Result<Profile> {
-    if arg == "seed" {
-        return Ok(Profile::seed().clone());
+    if let Some(profile) = Profile::built_in(arg) {
+        return Ok(profile.clone());
     }
     let path = PathBuf::from(arg);
     let text = std::fs::read_to_string(&path)

@@ -21,7 +21,7 @@ pub struct RunArgs {
     /// A reference implementation the check and fuzz phases compare with.
     #[command(flatten)]
     pub reference: super::ReferenceArgs,
-    /// `seed` (built in) or a TOML profile file.
+    /// A built-in profile (`seed`, `graph-v1`, `graph-beta`) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
     /// The whole run's time: 15% and 6 s for probes, shrinking and read-back, 30% of the

@@ -34,7 +34,7 @@ pub struct ServeArgs {
     /// Longest wait between two chunks of a request body.
     #[arg(long, default_value = "10s", value_parser = crate::text::parse_duration)]
     pub body_timeout: Duration,
-    /// `seed` (built in) or a TOML profile file.
+    /// A built-in profile (`seed`, `graph-v1`, `graph-beta`) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
 }

@@ -16,7 +16,7 @@ use crate::parse::from_bytes_with;
 pub struct ValidateArgs {
     /// Files holding one device each; `-` or none reads stdin.
     pub files: Vec<PathBuf>,
-    /// `seed` (built in) or a TOML profile file.
+    /// A built-in profile (`seed`, `graph-v1`, `graph-beta`) or a TOML profile file.
     #[arg(long, default_value = "seed")]
     pub profile: String,
     /// Output format: a line of text per input, or a JSON object per line.

@@ -150,6 +150,10 @@ pub(crate) enum Presence {
 }
 
 pub(crate) fn presence(def: &PropertyDef, src: &mut impl Source) -> Presence {
+    // A read-only property is the server's to set (a client id is the policy's business).
+    if def.read_only && !def.key && !def.required {
+        return Presence::Absent;
+    }
     if !def.required && src.weighted(&[1, 1]) == 0 {
         Presence::Absent
     } else if def.nullable && src.weighted(&[1, 5]) == 0 {

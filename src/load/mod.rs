@@ -133,6 +133,73 @@ pub(crate) struct Created {
     keep_id: bool,
 }
 
+/// A run's paths on the profile's routes, made once, and the names requests are reported
+/// by (in the target's terms: `POST /devices` under `graph-v1`).
+pub(crate) struct Paths {
+    /// The caller's collection.
+    me: String,
+    /// Each user's own collection (the caller's collection where the profile has none).
+    own: Vec<String>,
+    /// A collection that is nobody's, for the other-user malformed class (generated only
+    /// where the profile has per-user paths).
+    stranger: String,
+    /// Names: create, create on a user's path, malformed on each, read on each.
+    names: [&'static str; 6],
+}
+
+/// `name` as a `&'static str` (goose's metrics and the direct client keep request names
+/// so): each distinct name is leaked once per process, so memory stays bounded by the
+/// routes of the profiles used.
+fn intern(name: String) -> &'static str {
+    static NAMES: std::sync::OnceLock<Mutex<std::collections::HashSet<&'static str>>> =
+        std::sync::OnceLock::new();
+    let Ok(mut names) = NAMES.get_or_init(Default::default).lock() else {
+        return "request";
+    };
+    if let Some(known) = names.get(name.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
+impl Paths {
+    fn new(routes: &crate::contract::Routes, users: &[Credentials], stranger: &str) -> Paths {
+        let me = routes.collection.clone();
+        let own = users
+            .iter()
+            .map(|u| {
+                routes
+                    .user_collection(&u.user_id)
+                    .unwrap_or_else(|| me.clone())
+            })
+            .collect();
+        let user = if routes.user_collection.is_some() {
+            "/users/{id}/devices"
+        } else {
+            crate::contract::routes::ME
+        };
+        let me_name = crate::contract::routes::ME;
+        let names = [
+            intern(routes.label(me_name)),
+            intern(routes.label(user)),
+            intern(routes.label(&format!("{me_name} (malformed)"))),
+            intern(routes.label(&format!("{user} (malformed)"))),
+            intern(routes.label(&format!("{me_name}/{{id}}"))),
+            intern(routes.label(&format!("{user}/{{id}}"))),
+        ];
+        Paths {
+            stranger: routes
+                .user_collection(stranger)
+                .unwrap_or_else(|| me.clone()),
+            me,
+            own,
+            names,
+        }
+    }
+}
+
 /// What every goose user of a run shares.
 pub(crate) struct Shared {
     profile: Profile,
@@ -142,14 +209,12 @@ pub(crate) struct Shared {
     users: Vec<Credentials>,
     weights: Weights,
     defect_weights: Vec<(Defect, u64)>,
-    /// A user id that is nobody's, for the other-user malformed class.
-    stranger: String,
+    /// The profile's paths, and the names requests are reported by.
+    paths: Paths,
     created: Mutex<Vec<Created>>,
     generation_nanos: AtomicU64,
     /// `Bearer <token>` of each user, made once.
     bearer: Vec<http::HeaderValue>,
-    /// `/users/{id}/devices` of each user.
-    own_paths: Vec<String>,
     /// Per-second figures.
     timeline: Timeline,
     /// When the first request went out (the timeline's origin for the direct client).
@@ -244,7 +309,7 @@ impl Attack {
             users: options.users.clone(),
             weights: options.weights,
             defect_weights: options.defect_weights.clone(),
-            stranger: stranger.as_str().to_owned(),
+            paths: Paths::new(options.profile.routes(), &options.users, stranger.as_str()),
             created: Mutex::new(Vec::new()),
             generation_nanos: AtomicU64::new(0),
             bearer: options
@@ -252,11 +317,6 @@ impl Attack {
                 .iter()
                 .map(|u| http::HeaderValue::from_str(&format!("Bearer {}", u.token)))
                 .collect::<Result<_, _>>()?,
-            own_paths: options
-                .users
-                .iter()
-                .map(|u| format!("/users/{}/devices", u.user_id))
-                .collect(),
             timeline: Timeline::default(),
             origin: std::sync::OnceLock::new(),
             direct: match options.client {
@@ -318,7 +378,8 @@ impl Attack {
             .filter_map(|c| Some((id(c), self.shared.users.get(c.user)?.token.clone())))
             .collect();
         let transport = Transport::http(&self.host, 16)?;
-        Ok(crate::target::cleanup::delete_all(&transport, devices, total, 16).await)
+        let collection = &self.shared.paths.me;
+        Ok(crate::target::cleanup::delete_all(&transport, collection, devices, total, 16).await)
     }
 
     /// The integrity pass: reads back the devices that got a 201 (all, a sample, or

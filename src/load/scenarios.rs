@@ -162,10 +162,11 @@ async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> Tr
         let (seed, body) = &shared.pool[s.rng.below(shared.pool.len() as u64) as usize];
         (*seed, false, body.clone())
     };
+    let paths = &shared.paths;
     let (path, name) = if own_path {
-        (shared.own_paths[s.creds].as_str(), "/users/{id}/devices")
+        (paths.own[s.creds].as_str(), paths.names[1])
     } else {
-        ("/me/devices", "/me/devices")
+        (paths.me.as_str(), paths.names[0])
     };
     let connection = Arc::clone(&s.connection);
     let out = Out {
@@ -224,16 +225,11 @@ async fn malformed(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResu
         Arc::clone(&shared.malformed_pool[at])
     };
     let body = Bytes::from(case.bytes.clone());
+    let paths = &shared.paths;
     let (path, name) = match case.headers.path {
-        PathKind::Me => ("/me/devices".to_owned(), "/me/devices (malformed)"),
-        PathKind::OwnUser => (
-            format!("/users/{}/devices", creds.user_id),
-            "/users/{id}/devices (malformed)",
-        ),
-        PathKind::OtherUser => (
-            format!("/users/{}/devices", shared.stranger),
-            "/users/{id}/devices (malformed)",
-        ),
+        PathKind::Me => (paths.me.clone(), paths.names[2]),
+        PathKind::OwnUser => (paths.own[creds_index].clone(), paths.names[3]),
+        PathKind::OtherUser => (paths.stranger.clone(), paths.names[3]),
     };
     let mut headers = Vec::new();
     if let Some(ct) = case
@@ -304,11 +300,11 @@ async fn read_back(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResu
     let pick = s.rng.below(s.mine.len() as u64) as usize;
     let (id, path, seed, keep_id) = s.mine[pick].clone();
     let bearer = shared.bearer[s.creds].clone();
-    let name = if path.starts_with("/me/") {
-        "/me/devices/{id}"
-    } else {
-        "/users/{id}/devices/{id}"
-    };
+    let paths = &shared.paths;
+    let mine = path
+        .strip_prefix(paths.me.as_str())
+        .is_some_and(|r| r.starts_with('/'));
+    let name = if mine { paths.names[4] } else { paths.names[5] };
     let connection = Arc::clone(&s.connection);
     let out = Out {
         method: Method::GET,

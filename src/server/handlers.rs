@@ -11,13 +11,25 @@ use serde::Deserialize;
 use super::error::AppError;
 use super::store::Inserted;
 use super::{AppState, Caller, body};
-use crate::contract::{ClientId, MAX_BODY_BYTES, MAX_PAGE_SIZE, accepts_content_type};
+use crate::contract::{ClientId, MAX_BODY_BYTES, MAX_PAGE_SIZE, Scope, accepts_content_type};
 use crate::model::{Guid, Member, RawJson};
 use crate::parse::from_bytes_with;
 use crate::ser::to_vec_with;
 
 /// The list page size when `$top` is not given.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
+
+/// Whose devices a caller's requests reach: their own, or the tenant's under a profile
+/// whose devices every caller sees (`scope = "tenant"`).
+fn owner(state: &AppState, caller: Caller) -> String {
+    match state.profile().routes().scope {
+        Scope::User => caller.id,
+        Scope::Tenant => TENANT.to_owned(),
+    }
+}
+
+/// The owner of every device under `scope = "tenant"` (not a user id: those are GUIDs).
+const TENANT: &str = "tenant";
 
 fn own_path(caller: &Caller, user: &str) -> Result<(), AppError> {
     // Same answer whether that user exists or not.
@@ -28,13 +40,14 @@ fn own_path(caller: &Caller, user: &str) -> Result<(), AppError> {
     }
 }
 
-/// `POST /me/devices`.
+/// `POST /me/devices` (the profile's collection).
 pub async fn create_me(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     req: Request,
 ) -> Result<Response, AppError> {
-    create(state, caller, "/me/devices".to_owned(), req).await
+    let collection = state.profile().routes().collection.clone();
+    create(state, caller, collection, req).await
 }
 
 /// `POST /users/{usersId}/devices`.
@@ -45,7 +58,8 @@ pub async fn create_user(
     req: Request,
 ) -> Result<Response, AppError> {
     own_path(&caller, &user)?;
-    create(state, caller, format!("/users/{user}/devices"), req).await
+    let collection = user_collection(&state, &user);
+    create(state, caller, collection, req).await
 }
 
 async fn create(
@@ -70,6 +84,16 @@ async fn create(
     let bytes = body::read(body, length, MAX_BODY_BYTES, state.body_timeout()).await?;
     let profile = state.profile();
     let mut device = from_bytes_with(profile, &bytes)?;
+    // Read-only properties are the server's: a client's values are ignored.
+    for (def, slot) in profile
+        .properties()
+        .iter()
+        .zip(device.properties.iter_mut())
+    {
+        if def.read_only && !def.key {
+            *slot = None;
+        }
+    }
     let client_id = device.id(profile).cloned();
     let id = match client_id {
         Some(id) if profile.policies().client_id == ClientId::Honour => id,
@@ -92,7 +116,7 @@ async fn create(
     let key = id.as_str().to_ascii_lowercase();
     match state
         .store()
-        .insert(key, caller.id.clone(), stored.clone())
+        .insert(key, owner(&state, caller), stored.clone())
         .await
     {
         Ok(Inserted::Created) => {}
@@ -141,7 +165,8 @@ async fn get(state: AppState, caller: Caller, id: String) -> Result<Response, Ap
     if Guid::parse(&id).is_err() {
         return Err(AppError::NotFound);
     }
-    match state.store().get(id.to_ascii_lowercase(), caller.id).await {
+    let owner = owner(&state, caller);
+    match state.store().get(id.to_ascii_lowercase(), owner).await {
         Ok(Some(body)) => Ok(json(StatusCode::OK, body)),
         Ok(None) => Err(AppError::NotFound),
         Err(_) => Err(AppError::Unavailable),
@@ -171,15 +196,21 @@ async fn delete(state: AppState, caller: Caller, id: String) -> Result<Response,
     if Guid::parse(&id).is_err() {
         return Err(AppError::NotFound);
     }
-    match state
-        .store()
-        .delete(id.to_ascii_lowercase(), caller.id)
-        .await
-    {
+    let owner = owner(&state, caller);
+    match state.store().delete(id.to_ascii_lowercase(), owner).await {
         Ok(true) => Ok(StatusCode::NO_CONTENT.into_response()),
         Ok(false) => Err(AppError::NotFound),
         Err(_) => Err(AppError::Unavailable),
     }
+}
+
+/// `user`'s collection path (the route exists only when the profile has one).
+fn user_collection(state: &AppState, user: &str) -> String {
+    state
+        .profile()
+        .routes()
+        .user_collection(user)
+        .unwrap_or_else(|| format!("/users/{user}/devices"))
 }
 
 /// The list's query options.
@@ -198,7 +229,8 @@ pub async fn list_me(
     headers: HeaderMap,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AppError> {
-    list(state, caller, "/me/devices".to_owned(), headers, query).await
+    let collection = state.profile().routes().collection.clone();
+    list(state, caller, collection, headers, query).await
 }
 
 /// `GET /users/{usersId}/devices`.
@@ -210,14 +242,8 @@ pub async fn list_user(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AppError> {
     own_path(&caller, &user)?;
-    list(
-        state,
-        caller,
-        format!("/users/{user}/devices"),
-        headers,
-        query,
-    )
-    .await
+    let collection = user_collection(&state, &user);
+    list(state, caller, collection, headers, query).await
 }
 
 async fn list(
@@ -249,7 +275,7 @@ async fn list(
     };
     let page = state
         .store()
-        .list(caller.id, after, top)
+        .list(owner(&state, caller), after, top)
         .await
         .map_err(|_| AppError::Unavailable)?;
     let base = match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {

@@ -177,34 +177,45 @@ impl RateLimiter {
     }
 }
 
-/// The whole server as a router, over `state`.
+/// The whole server as a router, over `state`: the routes of its profile (the seed's by
+/// default, CONTRACT.md section 1).
 pub fn app(state: AppState) -> Router {
     use handlers::*;
-    Router::new()
+    let routes = state.profile().routes().clone();
+    let items = if routes.delete {
+        get(get_me)
+            .delete(delete_me)
+            .fallback(not_allowed("GET, DELETE"))
+    } else {
+        get(get_me).fallback(not_allowed("GET"))
+    };
+    let mut router = Router::new()
         .route(
-            "/me/devices",
+            &routes.collection,
             post(create_me)
                 .get(list_me)
                 .fallback(not_allowed("GET, POST")),
         )
-        .route(
-            "/me/devices/{id}",
-            get(get_me)
-                .delete(delete_me)
-                .fallback(not_allowed("GET, DELETE")),
-        )
-        .route(
-            "/users/{user}/devices",
-            post(create_user)
-                .get(list_user)
-                .fallback(not_allowed("GET, POST")),
-        )
-        .route(
-            "/users/{user}/devices/{id}",
+        .route(&format!("{}/{{id}}", routes.collection), items);
+    if let Some(users) = &routes.user_collection {
+        let users = users.replace(crate::contract::USER_ID, "{user}");
+        let user_items = if routes.delete {
             get(get_user)
                 .delete(delete_user)
-                .fallback(not_allowed("GET, DELETE")),
-        )
+                .fallback(not_allowed("GET, DELETE"))
+        } else {
+            get(get_user).fallback(not_allowed("GET"))
+        };
+        router = router
+            .route(
+                &users,
+                post(create_user)
+                    .get(list_user)
+                    .fallback(not_allowed("GET, POST")),
+            )
+            .route(&format!("{users}/{{id}}"), user_items);
+    }
+    router
         .route("/openapi.json", get(openapi).fallback(not_allowed("GET")))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))

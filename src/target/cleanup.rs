@@ -78,10 +78,12 @@ impl Cleanup {
     }
 }
 
-/// Deletes every `(id, token)` with `DELETE /me/devices/{id}`, `concurrency` at a time,
-/// 429s waited out; the tally, with `created` devices in all.
+/// Deletes every `(id, token)` with `DELETE {collection}/{id}` (`/me/devices/{id}` on the
+/// seed's routes), `concurrency` at a time, 429s waited out; the tally, with `created`
+/// devices in all.
 pub async fn delete_all(
     transport: &Transport,
+    collection: &str,
     devices: Vec<(String, String)>,
     created: u64,
     concurrency: usize,
@@ -91,7 +93,7 @@ pub async fn delete_all(
         .map(|(id, token)| {
             let throttle = &throttle;
             async move {
-                let req = Request::new(Method::DELETE, format!("/me/devices/{id}"))
+                let req = Request::new(Method::DELETE, format!("{collection}/{id}"))
                     .header("authorization", &format!("Bearer {token}"));
                 let sent = throttle::send(transport, &req, Duration::from_secs(10), throttle, None);
                 let result = match sent.await.result {

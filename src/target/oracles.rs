@@ -481,7 +481,8 @@ pub fn same_device(
     }
     let exact = profile.policies().offset_preservation == OffsetPreservation::Exact;
     for (i, def) in profile.properties().iter().enumerate() {
-        if def.key {
+        // A read-only property is the server's: ignored, refused or stamped by it.
+        if def.key || def.read_only {
             continue;
         }
         let Some(Some(want)) = sent.properties.get(i) else {

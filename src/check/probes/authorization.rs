@@ -7,6 +7,7 @@ use crate::answer::{Answer, Expected};
 use crate::check::collect::{Example, check};
 use crate::check::ctx::{Ctx, THROTTLED};
 use crate::check::runner::exchange;
+use crate::contract::Scope;
 use crate::error::GraphCode;
 use crate::generate::Rng;
 use crate::target::oracles::{self, Oracle, Violation, answer_device, judge};
@@ -14,7 +15,31 @@ use crate::target::{Credentials, Request, Response};
 
 use super::{NO_OTHER, create_request, list_ids, probe, valid_body};
 
+/// Every check of the probe, by endpoint.
+const ENDPOINTS: [&str; 9] = [
+    "POST /users/{other}/devices",
+    "GET /users/{other}/devices",
+    "POST /users/{other}/devices (existing user)",
+    "GET /users/{other}/devices/{id}",
+    "DELETE /users/{other}/devices/{id}",
+    "GET /me/devices/{other's id}",
+    "DELETE /me/devices/{other's id}",
+    "other user's list unchanged",
+    "POST /me/devices",
+];
+
+const TENANT_WIDE: &str = "the profile's devices are tenant-wide (routes.scope = tenant): one user's device is every user's";
+const NO_USER_PATHS: &str = "the profile has no per-user paths (routes.user_collection)";
+
 pub(super) async fn authorization(ctx: &Ctx) {
+    let routes = ctx.profile().routes();
+    if routes.scope == Scope::Tenant {
+        for endpoint in &ENDPOINTS[..8] {
+            ctx.skip(Oracle::Authorization, endpoint, TENANT_WIDE);
+        }
+        return;
+    }
+    let user_paths = routes.user_collection.is_some();
     let mut rng = Rng::new(ctx.config().seed ^ 0xb01a);
     let secrets = ctx.secrets();
     let denied = |r: &Response| judge(Oracle::Authorization, r, &Expected::denied(), &secrets);
@@ -24,15 +49,21 @@ pub(super) async fn authorization(ctx: &Ctx) {
         let e = Expected::denied().or(Answer::error(GraphCode::MethodNotAllowed));
         judge(Oracle::Authorization, r, &e, &secrets)
     };
-    unknown_user(ctx, &mut rng, &denied).await;
+    if user_paths {
+        unknown_user(ctx, &mut rng, &denied).await;
+    } else {
+        for endpoint in &ENDPOINTS[..2] {
+            ctx.skip(Oracle::Authorization, endpoint, NO_USER_PATHS);
+        }
+    }
 
     let Some(other) = ctx.other().cloned() else {
         for endpoint in [
-            "POST /users/{other}/devices (existing user)",
-            "GET /users/{other}/devices/{id}",
-            "GET /me/devices/{other's id}",
-            "DELETE /me/devices/{other's id}",
-            "other user's list unchanged",
+            ENDPOINTS[2],
+            ENDPOINTS[3],
+            ENDPOINTS[5],
+            ENDPOINTS[6],
+            ENDPOINTS[7],
         ] {
             ctx.skip(Oracle::Authorization, endpoint, NO_OTHER);
         }
@@ -48,6 +79,10 @@ pub(super) async fn authorization(ctx: &Ctx) {
     };
     let before = list_ids(ctx, &other).await;
     for (endpoint, req) in attempts(ctx, &other, &theirs, &mut rng) {
+        if !user_paths && endpoint.contains("/users/") {
+            ctx.skip(Oracle::Authorization, endpoint, NO_USER_PATHS);
+            continue;
+        }
         let judge_it: &dyn Fn(&Response) -> Vec<Violation> =
             if endpoint.starts_with("DELETE /users") {
                 &denied_delete

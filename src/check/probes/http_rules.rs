@@ -16,17 +16,20 @@ pub(super) async fn http_rules(ctx: &Ctx) {
     let item = format!("/me/devices/{}", rng.guid().as_str());
     let own = format!("/users/{}/devices", ctx.user().user_id);
     let methods = ["PUT", "PATCH", "TRACE", "OPTIONS", "FROB"];
-    let collections = [
-        ("/me/devices", "/me/devices"),
-        ("/users/{id}/devices", &own),
-    ];
+    let routes = ctx.profile().routes();
+    let mut collections = vec![("/me/devices", "/me/devices")];
+    if routes.user_collection.is_some() {
+        collections.push(("/users/{id}/devices", &own));
+    }
     let mut targets: Vec<(String, String, String)> = Vec::new();
     for (template, path) in collections {
         for m in methods.iter().chain(&["DELETE"]) {
             targets.push((m.to_string(), template.to_owned(), path.to_owned()));
         }
     }
-    for m in methods.iter().chain(&["POST"]) {
+    // DELETE on a device is 405 too where the profile has no delete route.
+    let no_delete: &[&str] = if routes.delete { &[] } else { &["DELETE"] };
+    for m in methods.iter().chain(&["POST"]).chain(no_delete) {
         targets.push((m.to_string(), "/me/devices/{id}".to_owned(), item.clone()));
     }
     for (method, template, path) in targets {

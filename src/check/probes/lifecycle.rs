@@ -26,6 +26,13 @@ const DELETE_AGAIN: &str = "DELETE /me/devices/{id} (again)";
 const CREATE_AGAIN: &str = "POST /me/devices (the deleted id)";
 
 pub(super) async fn lifecycle(ctx: &Ctx) {
+    if !ctx.profile().routes().delete {
+        let why = "the profile has no delete route (routes.delete = false)";
+        for endpoint in [DELETE, GET_AFTER, LISTED_AFTER, DELETE_AGAIN, CREATE_AGAIN] {
+            ctx.skip(Oracle::Lifecycle, endpoint, why);
+        }
+        return;
+    }
     let mut rng = Rng::new(ctx.config().seed ^ 0x11fe_c7c1);
     let honour = ctx.profile().policies().client_id == ClientId::Honour;
     let id = rng.guid().salted(ctx.salt);

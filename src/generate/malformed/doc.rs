@@ -221,6 +221,10 @@ impl<'p> Doc<'p> {
     ) -> Option<Site> {
         let mut sites = Vec::new();
         for (i, def) in self.profile.properties().iter().enumerate() {
+            // A read-only property is never sent (a target may not even read it).
+            if def.read_only && !def.key {
+                continue;
+            }
             if pred(def) {
                 sites.push(Site::Top(i));
             }

@@ -111,8 +111,10 @@ fn token(
     })
 }
 
-/// `POST /users/{id}/devices` with another user's id.
+/// `POST /users/{id}/devices` with another user's id (only where the profile has per-user
+/// paths).
 fn other_users_path(doc: &mut Doc<'_>, headers: &mut RequestHeaders) -> Option<Broken> {
+    doc.profile.routes().user_collection.as_ref()?;
     Some({
         headers.path = PathKind::OtherUser;
         (
