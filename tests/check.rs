@@ -766,6 +766,69 @@ async fn the_built_in_graph_profiles_fit_the_checker_to_a_graph_like_target() {
     );
 }
 
+/// Refuses (400) any create that gives a read-only property of graph-v1, counting them.
+async fn refuse_read_only(
+    State(refused): State<Arc<std::sync::atomic::AtomicU64>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = body_bytes(body).await;
+    let profile = devices_harness::Profile::built_in("graph-v1").unwrap();
+    let sets_read_only = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .is_some_and(|members| {
+            profile
+                .properties()
+                .iter()
+                .any(|d| d.read_only && !d.key && members.contains_key(&d.name))
+        });
+    if parts.method == http::Method::POST && sets_read_only {
+        refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // A whole answer: a Graph error with its request ids.
+        let mut r = graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest");
+        let id = HeaderValue::from_static("7d6b1a2e-0d32-4d5b-9f0e-4b8f2a9c1d01");
+        let crid = parts
+            .headers
+            .get("client-request-id")
+            .unwrap_or(&id)
+            .clone();
+        r.headers_mut().insert("request-id", id);
+        r.headers_mut().insert("client-request-id", crid);
+        return r;
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// Read-only properties, where the contract is silent: a graph-v1 target that refuses
+/// them in a create passes, as the reference server (which ignores them) does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_refusing_read_only_properties_passes_the_graph_profile() {
+    let profile = devices_harness::Profile::built_in("graph-v1").unwrap();
+    let (router, users) = server_with(profile);
+    let refused = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let layer = middleware::from_fn_with_state(refused.clone(), refuse_read_only);
+    let transport = Transport::service(tower::Layer::layer(&layer, router));
+    let config = Config {
+        profile: profile.clone(),
+        fuzz_time: Some(Duration::from_secs(2)),
+        ..config(600)
+    };
+    let report = check::run(&target(transport, &users, true), &config)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.errors() + report.warnings(),
+        0,
+        "{}",
+        report.summary()
+    );
+    // Not a formality: mutated bodies did carry read-only members, and were refused.
+    assert!(refused.load(std::sync::atomic::Ordering::Relaxed) > 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_profile_file_relaxes_the_checker_and_lowers_severities() {
     let relaxed = devices_harness::Profile::from_toml(RELAXED).unwrap();
