@@ -1,7 +1,7 @@
 //! Differential mode (`--reference`): every request a run sends to the target through
 //! [`exchange`](super::runner::exchange) (generated and fuzz cases, probes) is sent to a
-//! reference implementation too, once the target has answered, translated to the
-//! reference's users and to the ids it assigned; the two answers are compared by
+//! reference implementation at the same time, translated to the reference's users and to
+//! the ids it assigned (learned from earlier answers); the two answers are compared by
 //! [`differential::compare`] as a check of the `differential` oracle. A disagreement is a
 //! finding like any other: it has a `curl` line, and a generated case is shrunk.
 //!
@@ -32,6 +32,9 @@ pub(crate) enum Compare {
     /// Sent to keep both in step, not compared (a race's winner).
     SendOnly,
 }
+
+/// The reference's request and answer, or why there is none.
+pub(crate) type Mirrored = Result<(Request, Response), String>;
 
 /// After this many failures in a row the reference is taken for gone.
 const GONE_AFTER: u32 = 16;
@@ -151,38 +154,26 @@ impl Mirror {
         Ok(out)
     }
 
-    /// Sends `req` to the reference and compares its answer with the target's `got`:
-    /// the `differential` check (`None` when not compared).
-    pub(crate) async fn judge(
-        &self,
-        ctx: &Ctx,
-        req: &Request,
-        got: &Response,
-        endpoint: &str,
-        compare: Compare,
-    ) -> Option<Check> {
-        let skipped = |why: &str| Some(Check::skipped(Oracle::Differential, endpoint, req, why));
+    /// Sends `req` to the reference, translated, while the target answers it (the
+    /// translation needs only what earlier answers taught): the reference's request and
+    /// answer, or why there is none.
+    pub(crate) async fn send(&self, ctx: &Ctx, req: &Request) -> Mirrored {
         if self.counts.failures_in_a_row.load(Ordering::Relaxed) >= GONE_AFTER {
-            return skipped("the reference stopped answering");
+            return Err("the reference stopped answering".to_owned());
         }
-        let theirs = match self.translate(req) {
-            Ok(r) => ctx.routed(r),
-            Err(why) => return skipped(why),
-        };
+        let theirs = ctx.routed(self.translate(req).map_err(str::to_owned)?);
         let config = ctx.config();
-        let sent = throttle::send(
-            &self.reference.transport,
-            &theirs,
-            config.timeout,
-            &config.throttle,
-            None,
-        )
-        .await;
+        let transport = &self.reference.transport;
+        let sent = throttle::send(transport, &theirs, config.timeout, &config.throttle, None);
+        let sent = sent.await;
         self.counts
             .requests
             .fetch_add(1 + u64::from(sent.throttled), Ordering::Relaxed);
-        let want = match sent.result {
-            Ok(r) => r,
+        match sent.result {
+            Ok(want) => {
+                self.counts.failures_in_a_row.store(0, Ordering::Relaxed);
+                Ok((theirs, want))
+            }
             Err(e) => {
                 self.counts.unanswered.fetch_add(1, Ordering::Relaxed);
                 if !matches!(e, TransportError::Throttled(_)) {
@@ -190,11 +181,30 @@ impl Mirror {
                         .failures_in_a_row
                         .fetch_add(1, Ordering::Relaxed);
                 }
-                return skipped(&format!("the reference did not answer: {}", e.kind()));
+                Err(format!("the reference did not answer: {}", e.kind()))
+            }
+        }
+    }
+
+    /// Learns from both answers to `req` (`got`: the target's, when it answered) and
+    /// compares them: the `differential` check (`None` when not compared).
+    pub(crate) fn judge(
+        &self,
+        req: &Request,
+        got: Option<&Response>,
+        mirrored: Mirrored,
+        endpoint: &str,
+        compare: Compare,
+    ) -> Option<Check> {
+        let (theirs, want) = match mirrored {
+            Ok(m) => m,
+            // Only worth saying when the target answered.
+            Err(why) => {
+                return got.map(|_| Check::skipped(Oracle::Differential, endpoint, req, &why));
             }
         };
-        self.counts.failures_in_a_row.store(0, Ordering::Relaxed);
         self.learn(&theirs, got, &want);
+        let got = got?;
         // A 5xx from the target is the server-errors oracle's.
         if compare == Compare::SendOnly || got.status >= 500 {
             return None;
@@ -206,12 +216,12 @@ impl Mirror {
 
     /// Learns the reference's id for a device both created, and keeps the reference's
     /// devices for the clean-up.
-    fn learn(&self, theirs: &Request, got: &Response, want: &Response) {
+    fn learn(&self, theirs: &Request, got: Option<&Response>, want: &Response) {
         if theirs.method == Method::POST && want.status == 201 {
             let Some(id) = created_id(want) else {
                 return;
             };
-            if got.status == 201
+            if let Some(got) = got.filter(|g| g.status == 201)
                 && let Some(ours) = created_id(got)
                 && ours != id
                 && let Ok(mut ids) = self.ids.write()

@@ -296,12 +296,17 @@ pub(crate) async fn exchange_as(
     checks: &mut Vec<Check>,
     compare: Compare,
 ) -> Option<Response> {
-    let sent = ctx.send(req.clone()).await;
-    if let (Ok(resp), Some(mirror)) = (&sent, &ctx.mirror)
-        && let Some(c) = mirror.judge(ctx, req, resp, endpoint, compare).await
-    {
-        checks.push(c);
-    }
+    let sent = match &ctx.mirror {
+        None => ctx.send(req.clone()).await,
+        Some(mirror) => {
+            let (sent, mirrored) = tokio::join!(ctx.send(req.clone()), mirror.send(ctx, req));
+            let got = sent.as_ref().ok();
+            if let Some(c) = mirror.judge(req, got, mirrored, endpoint, compare) {
+                checks.push(c);
+            }
+            sent
+        }
+    };
     match sent {
         Err(TransportError::Throttled(_)) => {
             checks.push(Check::skipped(
