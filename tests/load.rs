@@ -371,3 +371,145 @@ fn the_kubernetes_workers_arguments_are_ones_load_takes() {
         count.trim_start_matches("--worker-count=")
     );
 }
+
+/// Every request that arrives in the last second of each three waits until it ends: a
+/// target that stalls for 1 s every 3 s.
+async fn stall_every_three_seconds(
+    axum::extract::State(origin): axum::extract::State<
+        std::sync::Arc<std::sync::OnceLock<Instant>>,
+    >,
+    req: Request,
+    next: Next,
+) -> Response {
+    let phase = origin.get_or_init(Instant::now).elapsed().as_millis() % 3000;
+    if phase >= 2000 {
+        tokio::time::sleep(Duration::from_millis((3000 - phase) as u64)).await;
+    }
+    next.run(req).await
+}
+
+/// Coordinated omission: against a target that stalls for 1 s every 3 s, the open model
+/// at 200 requests/s shows the stall in its p99 (latency from the scheduled start); the
+/// closed model (goose, 2 users throttled to the same 200 requests/s) does not, because
+/// its users wait out the stall instead of sending. The figures go in the README:
+/// `cargo test --all-features --test load coordinated -- --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_model_shows_a_stall_the_closed_model_hides() {
+    let _one = GOOSE.lock().await;
+    let config = server::Config::new("127.0.0.1:0".parse().unwrap());
+    let users = config.users.clone();
+    let (store, _thread) = Store::open(&Storage::Memory).unwrap();
+    let origin = std::sync::Arc::new(std::sync::OnceLock::new());
+    let app = server::app(AppState::new(&config, store)).layer(middleware::from_fn_with_state(
+        origin,
+        stall_every_three_seconds,
+    ));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut opts = options(&users);
+    opts.weights = Weights::from_ratios(0.0, 0.0).unwrap();
+    opts.integrity = Integrity::Off;
+    opts.payload_pool = 256;
+
+    let open = load::open::OpenOptions {
+        rate: load::open::Rate::constant(200.0, Duration::from_secs(7)).unwrap(),
+        max_connections: 512,
+        thresholds: vec!["p99<100ms".to_owned(), "dropped<1%".to_owned()],
+    };
+    let o = load::open::run(&url, &opts, &open).await.unwrap();
+    let all = &o.requests["all"];
+    eprintln!("{}", o.summary());
+    assert_eq!(o.dropped, 0, "{}", o.summary());
+    assert!(all.count >= 1390, "{}", o.summary());
+    assert!(all.latency_ms.p99 > 500.0, "{}", o.summary());
+    // The stall fails the p99 threshold, not the dropped one.
+    assert!(
+        !o.thresholds[0].passed && o.thresholds[1].passed,
+        "{:?}",
+        o.thresholds
+    );
+    assert!(!o.passed());
+
+    let mut closed = goose(&url, 2, 7);
+    closed.throttle_requests = Some(200);
+    closed.no_threshold_abort = true;
+    let c = load::run(closed, &opts, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let latency = &c.report.totals.latency_ms;
+    eprintln!(
+        "closed model (goose, 2 users, --throttle-requests 200): {} requests, p99 {:.1} ms, max {:.1} ms",
+        c.report.totals.count, latency.p99, latency.max
+    );
+    assert!(
+        latency.max > 500.0,
+        "the closed model met the stall too: {latency:?}"
+    );
+    assert!(
+        latency.p99 * 5.0 < all.latency_ms.p99,
+        "closed p99 {} ms, open p99 {} ms",
+        latency.p99,
+        all.latency_ms.p99
+    );
+}
+
+/// `load --rate` and `--rate-stages` through the binary, on the embedded server: the
+/// schedule is kept (every request sent or counted dropped), the JSON report has the HDR
+/// figures, a threshold on them can fail the run, and a bad rate is a usage error.
+#[test]
+fn the_open_model_through_the_binary() {
+    let bin = env!("CARGO_BIN_EXE_devices-harness");
+    let json = std::env::temp_dir().join(format!("dh-open-{}.json", std::process::id()));
+    let out = std::process::Command::new(bin)
+        .args([
+            "load",
+            "--rate",
+            "300",
+            "--run-time",
+            "2s",
+            "--threshold",
+            "p99<5s",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("load (open model)"), "{stdout}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(r["scheduled"], 600);
+    let sent = r["sent"].as_u64().unwrap();
+    assert_eq!(sent + r["dropped"].as_u64().unwrap(), 600);
+    assert_eq!(r["requests"]["all"]["count"].as_u64().unwrap(), sent);
+    assert!(r["requests"]["all"]["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
+    assert_eq!(r["thresholds"][0]["passed"], true);
+    assert_eq!(r["integrity"]["lost"], 0);
+    // Ramps: 0 -> 100 over 1 s, then back to 0 over 1 s, is 100 requests; an impossible
+    // threshold fails the run.
+    let out = std::process::Command::new(bin)
+        .args([
+            "load",
+            "--rate-stages",
+            "1s:100,1s:0",
+            "--threshold",
+            "p50<1us",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(r["scheduled"], 100);
+    assert_eq!(r["thresholds"][0]["passed"], false);
+    let bad = std::process::Command::new(bin)
+        .args(["load", "--rate", "-5"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let _ = std::fs::remove_file(&json);
+}

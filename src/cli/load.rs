@@ -62,9 +62,26 @@ pub struct LoadArgs {
     /// Workers in the whole run; each takes users i, i + N, ... of `--users-file`.
     #[arg(long, default_value_t = 1)]
     pub worker_count: usize,
-    /// Write this worker's JSON report here (the input of `load merge`).
+    /// Write this worker's JSON report here (the input of `load merge`; with `--rate`,
+    /// the open model's report).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// The open model: start this many requests per second on a fixed schedule, whatever
+    /// the target answers (for `--run-time`, default 10 s); latency is measured from each
+    /// request's scheduled start, in HDR histograms. `--threshold` rules are judged on
+    /// them (`p99<250ms`, `p99.9<1s`, `error-rate<1%`, `dropped<1%`, `rps>=N`). Creates
+    /// and malformed requests only (`--read-ratio` does not apply).
+    #[arg(long, value_name = "REQ_PER_S", conflicts_with = "rate_stages")]
+    pub rate: Option<f64>,
+    /// The open model with a ramping rate: `DURATION:RATE,...`, each stage going in a
+    /// straight line from the previous rate (0 at the start) to its own:
+    /// `"30s:100,1m:2000,30s:0"`.
+    #[arg(long, value_name = "STAGES")]
+    pub rate_stages: Option<String>,
+    /// The open model's connection bound: a request due when every connection is busy is
+    /// dropped and counted ("the generator could not keep up").
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_connections: usize,
     /// goose's options (`--users`, `--increase-rate`, `--run-time`, `--threshold`,
     /// `--report-file`, `--co-mitigation`, `--throttle-requests`, ...).
     #[command(flatten)]
@@ -118,6 +135,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
     let users = goose.users.unwrap_or(8);
     goose.users = Some(users);
     goose.increase_rate.get_or_insert_with(|| users.to_string());
+    let open = open_options(&args, &goose)?;
     let mut options = Options {
         profile: super::load_profile(&args.profile)?,
         seed: args.seed,
@@ -158,7 +176,17 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
                 Some(server)
             }
         };
-        let outcome = load::run(goose, &options, Duration::from_secs(30)).await;
+        let outcome = match &open {
+            Some(open) => {
+                let host = goose.host.clone().unwrap_or_default();
+                load::open::run(&host, &options, open)
+                    .await
+                    .map(|r| Run::Open(Box::new(r)))
+            }
+            None => load::run(goose, &options, Duration::from_secs(30))
+                .await
+                .map(|o| Run::Closed(Box::new(o))),
+        };
         if let Some(server) = embedded {
             server.stop().await;
         }
@@ -177,15 +205,60 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
             println!("    | {line}");
         }
     }
-    print!("\n{}", outcome.report.summary());
-    if let Some(path) = &args.json {
-        write_report(path, &outcome.report)?;
+    let passed = match &outcome {
+        Run::Closed(outcome) => {
+            print!("\n{}", outcome.report.summary());
+            if let Some(path) = &args.json {
+                write_report(path, &outcome.report)?;
+            }
+            outcome.passed()
+        }
+        Run::Open(report) => {
+            print!("\n{}", report.summary());
+            if let Some(path) = &args.json {
+                let text = serde_json::to_string_pretty(report)?;
+                std::fs::write(path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            report.passed()
+        }
+    };
+    Ok(if passed && died.is_none() { 0 } else { 1 })
+}
+
+/// What ran: goose's closed model, or the open model.
+enum Run {
+    Closed(Box<load::Outcome>),
+    Open(Box<load::open::OpenReport>),
+}
+
+/// The open model's options, when `--rate` or `--rate-stages` asks for it (its length is
+/// goose's `--run-time`, its thresholds goose's `--threshold`).
+fn open_options(
+    args: &LoadArgs,
+    goose: &GooseConfiguration,
+) -> anyhow::Result<Option<load::open::OpenOptions>> {
+    use load::open::{OpenOptions, Rate};
+    let rate = match (&args.rate, &args.rate_stages) {
+        (None, None) => return Ok(None),
+        (Some(r), _) => {
+            let secs = goose
+                .run_time
+                .as_deref()
+                .map(crate::text::parse_duration)
+                .transpose()
+                .map_err(anyhow::Error::msg)?
+                .unwrap_or(Duration::from_secs(10));
+            Rate::constant(*r, secs)
+        }
+        (None, Some(stages)) => Rate::stages(0.0, stages),
     }
-    Ok(if outcome.passed() && died.is_none() {
-        0
-    } else {
-        1
-    })
+    .map_err(|e| anyhow::anyhow!("--rate: {e}"))?;
+    Ok(Some(OpenOptions {
+        rate,
+        max_connections: args.max_connections,
+        thresholds: goose.threshold.clone(),
+    }))
 }
 
 /// This worker's shard of the users.

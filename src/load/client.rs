@@ -254,7 +254,7 @@ async fn send_direct(
     )
 }
 
-async fn exchange(
+pub(crate) async fn exchange(
     direct: &Direct,
     connection: &Connection,
     out: &Out<'_>,

@@ -24,6 +24,7 @@ use crate::target::{Cleanup, Credentials, Transport};
 
 mod client;
 mod integrity;
+pub mod open;
 mod report;
 mod scenarios;
 mod timeline;

@@ -15,8 +15,8 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::HeaderValue;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderName, HeaderValue};
 
 use goose::prelude::*;
 use http::Method;
@@ -25,9 +25,10 @@ use super::client::{self, Connection, Out, Sent, settle};
 use super::{Created, Shared};
 use crate::contract::ClientId;
 use crate::generate::fast::Generator;
-use crate::generate::malformed::{Authorization, PathKind};
+use crate::generate::malformed::{Authorization, MalformedCase, PathKind};
 use crate::generate::{Rng, Source, valid};
 use crate::target::Oracle;
+use crate::target::Response as Answer;
 use crate::target::oracles::{answer_device, same_device};
 
 /// One goose user's own state.
@@ -182,18 +183,10 @@ async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> Tr
         let why = failure(&out, answer_status(&sent));
         return settle(user, sent, false, Some(&why)).await;
     };
-    match answer_device(Oracle::Acceptance, &shared.reading, &r)
-        .map(|d| d.id(&shared.profile).map(|g| g.as_str().to_owned()))
-    {
-        Ok(Some(id)) => {
+    let creds = session(user)?.creds;
+    match remember_created(&shared, creds, path, seed, keep_id, &r) {
+        Ok((id, read_path)) => {
             settle(user, sent, true, None).await?;
-            let read_path = format!("{path}/{id}");
-            shared.remember(Created {
-                user: session(user)?.creds,
-                read_path: read_path.clone(),
-                seed,
-                keep_id,
-            });
             let s = session(user)?;
             if s.mine.len() < RECENT {
                 s.mine.push((id, read_path, seed, keep_id));
@@ -204,14 +197,40 @@ async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> Tr
             s.next_mine += 1;
             Ok(())
         }
-        Ok(None) => settle(user, sent, false, Some("201 without a GUID id")).await,
-        Err(v) => settle(user, sent, false, Some(&format!("201: {}", v.seen))).await,
+        Err(why) => settle(user, sent, false, Some(&why)).await,
+    }
+}
+
+/// The id of the device a 201 `r` to a create on `path` made, and where to read it; the
+/// device is remembered for the integrity pass.
+fn remember_created(
+    shared: &Shared,
+    creds: usize,
+    path: &str,
+    seed: u64,
+    keep_id: bool,
+    r: &Answer,
+) -> Result<(String, String), String> {
+    match answer_device(Oracle::Acceptance, &shared.reading, r)
+        .map(|d| d.id(&shared.profile).map(|g| g.as_str().to_owned()))
+    {
+        Ok(Some(id)) => {
+            let read_path = format!("{path}/{id}");
+            shared.remember(Created {
+                user: creds,
+                read_path: read_path.clone(),
+                seed,
+                keep_id,
+            });
+            Ok((id, read_path))
+        }
+        Ok(None) => Err("201 without a GUID id".to_owned()),
+        Err(v) => Err(format!("201: {}", v.seen)),
     }
 }
 
 async fn malformed(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResult {
     let creds_index = session(user)?.creds;
-    let creds = &shared.users[creds_index];
     let case = if shared.malformed_pool.is_empty() {
         let started = Instant::now();
         let case = Arc::new(session(user)?.malformed.malformed());
@@ -225,29 +244,7 @@ async fn malformed(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResu
         Arc::clone(&shared.malformed_pool[at])
     };
     let body = Bytes::from(case.bytes.clone());
-    let paths = &shared.paths;
-    let (path, name) = match case.headers.path {
-        PathKind::Me => (paths.me.clone(), paths.names[2]),
-        PathKind::OwnUser => (paths.own[creds_index].clone(), paths.names[3]),
-        PathKind::OtherUser => (paths.stranger.clone(), paths.names[3]),
-    };
-    let mut headers = Vec::new();
-    if let Some(ct) = case
-        .headers
-        .content_type
-        .as_deref()
-        .and_then(|v| HeaderValue::from_str(v).ok())
-    {
-        headers.push((CONTENT_TYPE, ct));
-    }
-    let auth = match &case.headers.authorization {
-        Authorization::Valid { scheme } => Some(format!("{scheme} {}", creds.token)),
-        Authorization::Missing => None,
-        Authorization::Raw(raw) => Some(raw.clone()),
-    };
-    if let Some(a) = auth.and_then(|a| HeaderValue::from_str(&a).ok()) {
-        headers.push((AUTHORIZATION, a));
-    }
+    let (path, name, headers) = malformed_parts(&shared, &case, creds_index);
     let connection = Arc::clone(&session(user)?.connection);
     let out = Out {
         method: Method::POST,
@@ -273,6 +270,135 @@ async fn malformed(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResu
         None => {
             let why = failure(&out, None);
             settle(user, sent, false, Some(&why)).await
+        }
+    }
+}
+
+/// The path, request name and headers a malformed case is sent with, as user `creds`.
+fn malformed_parts(
+    shared: &Shared,
+    case: &MalformedCase,
+    creds: usize,
+) -> (String, &'static str, Vec<(HeaderName, HeaderValue)>) {
+    let paths = &shared.paths;
+    let (path, name) = match case.headers.path {
+        PathKind::Me => (paths.me.clone(), paths.names[2]),
+        PathKind::OwnUser => (paths.own[creds].clone(), paths.names[3]),
+        PathKind::OtherUser => (paths.stranger.clone(), paths.names[3]),
+    };
+    let mut headers = Vec::new();
+    if let Some(ct) = case
+        .headers
+        .content_type
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        headers.push((CONTENT_TYPE, ct));
+    }
+    let token = shared.users.get(creds).map_or("", |c| c.token.as_str());
+    let auth = match &case.headers.authorization {
+        Authorization::Valid { scheme } => Some(format!("{scheme} {token}")),
+        Authorization::Missing => None,
+        Authorization::Raw(raw) => Some(raw.clone()),
+    };
+    if let Some(a) = auth.and_then(|a| HeaderValue::from_str(&a).ok()) {
+        headers.push((AUTHORIZATION, a));
+    }
+    (path, name, headers)
+}
+
+/// One request of the open model (`load --rate`), built from the attack's payloads as
+/// the transactions build theirs.
+pub(crate) struct OpenRequest {
+    path: String,
+    name: &'static str,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+    user: usize,
+    expect: Expect,
+}
+
+enum Expect {
+    /// A 201 and a device (the body regenerates from `seed`, without its client id).
+    Created { seed: u64 },
+    /// An answer the malformed class allows.
+    Class(Arc<MalformedCase>),
+}
+
+/// A valid create as user `user`, on their own path or the collection (`pick` chooses
+/// the payload and the path).
+pub(crate) fn create_request(shared: &Shared, user: usize, pick: u64) -> OpenRequest {
+    let (seed, body) = match shared
+        .pool
+        .get((pick % shared.pool.len().max(1) as u64) as usize)
+    {
+        Some((seed, body)) => (*seed, body.clone()),
+        None => {
+            let mut body = Vec::with_capacity(4096);
+            write_valid(shared, pick, false, &mut body, &mut String::new());
+            (pick, Bytes::from(body))
+        }
+    };
+    let paths = &shared.paths;
+    let (path, name) = if (pick >> 32) & 1 == 1 {
+        (paths.own[user].clone(), paths.names[1])
+    } else {
+        (paths.me.clone(), paths.names[0])
+    };
+    let bearer = shared.bearer[user].clone();
+    OpenRequest {
+        path,
+        name,
+        headers: vec![(CONTENT_TYPE, JSON), (AUTHORIZATION, bearer)],
+        body,
+        user,
+        expect: Expect::Created { seed },
+    }
+}
+
+/// A malformed request as user `user` from the attack's pool (a valid create when the
+/// pool is empty: `--payload-pool 0`).
+pub(crate) fn malformed_request(shared: &Shared, user: usize, pick: u64) -> OpenRequest {
+    let at = (pick % shared.malformed_pool.len().max(1) as u64) as usize;
+    let Some(case) = shared.malformed_pool.get(at).map(Arc::clone) else {
+        return create_request(shared, user, pick);
+    };
+    let (path, name, headers) = malformed_parts(shared, &case, user);
+    OpenRequest {
+        path,
+        name,
+        headers,
+        body: Bytes::from(case.bytes.clone()),
+        user,
+        expect: Expect::Class(case),
+    }
+}
+
+impl OpenRequest {
+    /// The request for the direct client.
+    pub(crate) fn out(&self) -> Out<'_> {
+        Out {
+            method: Method::POST,
+            path: &self.path,
+            name: self.name,
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            expect: match &self.expect {
+                Expect::Created { .. } => 201,
+                Expect::Class(case) => case.expected.status(),
+            },
+        }
+    }
+
+    /// Whether `r` is an answer the request allows; a created device is remembered for
+    /// the integrity pass.
+    pub(crate) fn accepts(&self, shared: &Shared, r: &Answer) -> bool {
+        match &self.expect {
+            Expect::Created { seed } => {
+                r.status == 201
+                    && remember_created(shared, self.user, &self.path, *seed, false, r).is_ok()
+            }
+            Expect::Class(case) => case.expected.allows_status(r.status),
         }
     }
 }

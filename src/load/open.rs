@@ -1,0 +1,766 @@
+//! The open model (`load --rate R`, `--rate-stages`): requests start on a fixed schedule,
+//! whatever the target answers, like k6's `constant-arrival-rate` and
+//! `ramping-arrival-rate` executors (goose has only the closed model: each user sends its
+//! next request when the last one answered, so a stalled server slows the senders down
+//! and the stall hides from the percentiles, "coordinated omission").
+//!
+//! A request is started at its scheduled time on a free connection of a pool that grows
+//! up to `max_connections`; when none is free it is **dropped** and counted ("the
+//! generator could not keep up"), never silently skipped. Its latency is measured from
+//! its **scheduled** start, so a stall shows in the percentiles, and kept in HDR
+//! histograms (microseconds, 3 significant digits) per kind of request; the scheduling
+//! lag (actual start minus scheduled start) has its own. The payloads, the direct client,
+//! the integrity pass and the clean-up are those of the goose attack
+//! ([`Attack`](super::Attack)).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use super::client::{self, Connection, Direct};
+use super::scenarios;
+use super::{Attack, IntegrityReport, Options};
+use crate::generate::{Rng, Source};
+use crate::target::Cleanup;
+
+/// One stage of an arrival-rate schedule: over `duration` the rate goes in a straight
+/// line from the previous stage's target (the start rate, for the first) to `target`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stage {
+    /// How long the stage lasts.
+    pub duration: Duration,
+    /// Requests per second at its end.
+    pub target: f64,
+}
+
+/// An arrival-rate schedule: a start rate and stages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rate {
+    /// Requests per second at the start.
+    pub start: f64,
+    /// The stages, in order.
+    pub stages: Vec<Stage>,
+}
+
+fn rate_ok(r: f64) -> Result<f64, String> {
+    if r.is_finite() && (0.0..=10_000_000.0).contains(&r) {
+        Ok(r)
+    } else {
+        Err(format!(
+            "a rate must be 0 to 10,000,000 requests per second, not {r}"
+        ))
+    }
+}
+
+impl Rate {
+    /// `rate` requests per second for `duration`.
+    pub fn constant(rate: f64, duration: Duration) -> Result<Rate, String> {
+        let rate = rate_ok(rate)?;
+        Ok(Rate {
+            start: rate,
+            stages: vec![Stage {
+                duration,
+                target: rate,
+            }],
+        })
+    }
+
+    /// Stages written `DURATION:RATE,...` (`"30s:100,1m:2000,30s:0"`), ramping from
+    /// `start`.
+    ///
+    /// ```
+    /// use devices_harness::load::open::Rate;
+    /// let r = Rate::stages(0.0, "10s:100,10s:100,5s:0").unwrap();
+    /// assert_eq!(r.times().count(), 500 + 1000 + 250);
+    /// ```
+    pub fn stages(start: f64, text: &str) -> Result<Rate, String> {
+        let mut stages = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (d, r) = part
+                .split_once(':')
+                .ok_or_else(|| format!("stage '{part}' is not DURATION:RATE"))?;
+            let duration = crate::text::parse_duration(d.trim())?;
+            let target = r
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("stage '{part}': '{r}' is not a rate"))?;
+            stages.push(Stage {
+                duration,
+                target: rate_ok(target)?,
+            });
+        }
+        if stages.is_empty() {
+            return Err("no stages".to_owned());
+        }
+        Ok(Rate {
+            start: rate_ok(start)?,
+            stages,
+        })
+    }
+
+    /// The whole schedule's length.
+    pub fn duration(&self) -> Duration {
+        self.stages.iter().map(|s| s.duration).sum()
+    }
+
+    /// The requests the schedule starts (the integral of the rate).
+    pub fn expected(&self) -> f64 {
+        let mut from = self.start;
+        let mut n = 0.0;
+        for s in &self.stages {
+            n += (from + s.target) / 2.0 * s.duration.as_secs_f64();
+            from = s.target;
+        }
+        n
+    }
+
+    /// When each request starts, from the start of the run: the k-th when the integral
+    /// of the rate reaches k.
+    pub fn times(&self) -> Schedule<'_> {
+        Schedule {
+            rate: self,
+            stage: 0,
+            stage_start: 0.0,
+            base: 0.0,
+            k: 0,
+        }
+    }
+
+    /// `"30s at 200 req/s"`, or the stages.
+    pub fn describe(&self) -> String {
+        match self.stages.as_slice() {
+            [s] if s.target == self.start => {
+                format!("{:?} at {} req/s", s.duration, s.target)
+            }
+            stages => {
+                let parts: Vec<String> = stages
+                    .iter()
+                    .map(|s| format!("{:?}:{}", s.duration, s.target))
+                    .collect();
+                format!("stages {} from {} req/s", parts.join(","), self.start)
+            }
+        }
+    }
+}
+
+/// The start times of a [`Rate`], in order.
+pub struct Schedule<'a> {
+    rate: &'a Rate,
+    stage: usize,
+    stage_start: f64,
+    base: f64,
+    k: u64,
+}
+
+impl Iterator for Schedule<'_> {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let k = (self.k + 1) as f64;
+        loop {
+            let stage = self.rate.stages.get(self.stage)?;
+            let from = match self.stage {
+                0 => self.rate.start,
+                i => self.rate.stages.get(i - 1).map_or(0.0, |s| s.target),
+            };
+            let len = stage.duration.as_secs_f64();
+            let in_stage = (from + stage.target) / 2.0 * len;
+            let need = k - self.base;
+            if in_stage > 0.0 && need <= in_stage + 1e-9 {
+                // rate(t) = from + 2at: the count by t is from * t + a * t^2.
+                let a = (stage.target - from) / (2.0 * len);
+                let t = if a.abs() < 1e-12 {
+                    need / from
+                } else {
+                    (-from + (from * from + 4.0 * a * need).max(0.0).sqrt()) / (2.0 * a)
+                };
+                self.k += 1;
+                return Some(Duration::from_secs_f64(
+                    self.stage_start + t.clamp(0.0, len),
+                ));
+            }
+            self.base += in_stage;
+            self.stage_start += len;
+            self.stage += 1;
+        }
+    }
+}
+
+/// How an open-model run goes besides [`Options`].
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// The schedule.
+    pub rate: Rate,
+    /// The most connections open at once (each carries one request at a time).
+    pub max_connections: usize,
+    /// Pass/fail rules: `p99<250ms`, `p99.9<1s`, `max<2s`, `mean<10ms`, `error-rate<1%`,
+    /// `dropped<1%`, `rps>=1000`.
+    pub thresholds: Vec<String>,
+}
+
+/// Latency figures from an HDR histogram, in milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// The slowest.
+    pub max: f64,
+}
+
+impl Percentiles {
+    fn of(h: &Histogram<u64>) -> Percentiles {
+        let ms = |us: u64| us as f64 / 1000.0;
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        Percentiles {
+            mean: h.mean() / 1000.0,
+            p50: ms(h.value_at_quantile(0.5)),
+            p90: ms(h.value_at_quantile(0.9)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+        }
+    }
+
+    /// The figure a threshold names (`p99`, `p99.9`, `max`, `mean`), in ms.
+    fn named(&self, h: &Histogram<u64>, name: &str) -> Option<f64> {
+        match name {
+            "max" => Some(self.max),
+            "mean" | "avg" => Some(self.mean),
+            _ => {
+                let q: f64 = name.strip_prefix('p')?.parse().ok()?;
+                (q > 0.0 && q < 100.0).then(|| h.value_at_quantile(q / 100.0) as f64 / 1000.0)
+            }
+        }
+    }
+}
+
+/// One kind of request (or all of them).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct KindReport {
+    /// Requests started.
+    pub count: u64,
+    /// Answered as expected.
+    pub ok: u64,
+    /// Not (wrong status, or no answer).
+    pub failed: u64,
+    /// Answers by status (`0`: no answer).
+    pub statuses: BTreeMap<String, u64>,
+    /// Latency from the scheduled start.
+    pub latency_ms: Percentiles,
+}
+
+/// A threshold's verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThresholdResult {
+    /// The rule as given.
+    pub rule: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What was observed.
+    pub observed: String,
+}
+
+/// What an open-model run measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct OpenReport {
+    /// The target.
+    pub host: String,
+    /// The schedule, in words.
+    pub schedule: String,
+    /// The requests the schedule started.
+    pub scheduled: u64,
+    /// Sent on time (or nearly: see `lag_ms`).
+    pub sent: u64,
+    /// Due, but no connection was free (the pool was at `max_connections`): the
+    /// generator could not keep up.
+    pub dropped: u64,
+    /// The schedule's mean rate, requests per second.
+    pub target_rate: f64,
+    /// Sent per second of the schedule.
+    pub achieved_rate: f64,
+    /// The schedule's length and the drain after it, in seconds.
+    pub seconds: f64,
+    /// The pool's bound, and how many connections it opened.
+    pub max_connections: usize,
+    /// Connections opened.
+    pub connections: usize,
+    /// Per kind (`create`, `malformed`) and `all`.
+    pub requests: BTreeMap<String, KindReport>,
+    /// Actual start minus scheduled start, of the requests sent.
+    pub lag_ms: Percentiles,
+    /// The thresholds' verdicts.
+    pub thresholds: Vec<ThresholdResult>,
+    /// The read-back of every created device.
+    pub integrity: IntegrityReport,
+    /// What became of the created devices.
+    pub cleanup: Cleanup,
+}
+
+impl OpenReport {
+    /// Whether every threshold held and no write was lost or altered.
+    pub fn passed(&self) -> bool {
+        self.thresholds.iter().all(|t| t.passed) && self.integrity.clean()
+    }
+
+    /// The report for the terminal.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "load (open model) {}: {}, {} scheduled, {} sent, {} dropped (the generator could not keep up), {:.1} req/s of {:.1}, {} connections\n\n",
+            self.host,
+            self.schedule,
+            self.scheduled,
+            self.sent,
+            self.dropped,
+            self.achieved_rate,
+            self.target_rate,
+            self.connections
+        );
+        s.push_str("| request | count | fail | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | statuses |\n");
+        s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        for (name, k) in &self.requests {
+            let l = &k.latency_ms;
+            let statuses: Vec<String> = k
+                .statuses
+                .iter()
+                .map(|(c, n)| format!("{c}: {n}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "| {name} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
+                k.count,
+                k.failed,
+                l.p50,
+                l.p90,
+                l.p99,
+                l.p999,
+                l.max,
+                statuses.join(", ")
+            );
+        }
+        let l = &self.lag_ms;
+        let _ = writeln!(
+            s,
+            "\nlatency from the scheduled start (HDR, 3 digits); scheduling lag p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            l.p50, l.p99, l.max
+        );
+        let _ = writeln!(s, "{}", self.integrity.line());
+        if let Some(line) = self.cleanup.line() {
+            let _ = writeln!(s, "{line}");
+        }
+        for t in &self.thresholds {
+            let verdict = if t.passed { "held" } else { "FAILED" };
+            let _ = writeln!(s, "threshold {}: {verdict} ({})", t.rule, t.observed);
+        }
+        s.push_str(if self.passed() {
+            "passed\n"
+        } else {
+            "FAILED\n"
+        });
+        s
+    }
+}
+
+/// Latency histograms and counts, shared by the requests in flight.
+struct Stats {
+    kinds: [Mutex<Kind>; 2],
+    lag: Mutex<Histogram<u64>>,
+    scheduled: AtomicU64,
+    dropped: AtomicU64,
+}
+
+struct Kind {
+    latency: Histogram<u64>,
+    statuses: BTreeMap<u16, u64>,
+    ok: u64,
+    failed: u64,
+}
+
+const KINDS: [&str; 2] = ["create", "malformed"];
+
+fn histogram() -> anyhow::Result<Histogram<u64>> {
+    // 1 us to 1 hour, 3 significant digits.
+    Ok(Histogram::new_with_bounds(1, 3_600_000_000, 3)?)
+}
+
+impl Stats {
+    fn new() -> anyhow::Result<Stats> {
+        let kind = || -> anyhow::Result<Mutex<Kind>> {
+            Ok(Mutex::new(Kind {
+                latency: histogram()?,
+                statuses: BTreeMap::new(),
+                ok: 0,
+                failed: 0,
+            }))
+        };
+        Ok(Stats {
+            kinds: [kind()?, kind()?],
+            lag: Mutex::new(histogram()?),
+            scheduled: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        })
+    }
+
+    fn record(&self, kind: usize, latency: Duration, status: u16, ok: bool) {
+        if let Some(Ok(mut k)) = self.kinds.get(kind).map(Mutex::lock) {
+            k.latency
+                .saturating_record(latency.as_micros().max(1) as u64);
+            *k.statuses.entry(status).or_default() += 1;
+            if ok {
+                k.ok += 1;
+            } else {
+                k.failed += 1;
+            }
+        }
+    }
+}
+
+/// Connections, opened as needed up to a bound, each carrying one request at a time.
+struct Pool {
+    idle: Mutex<Vec<Connection>>,
+    opened: AtomicUsize,
+    max: usize,
+}
+
+impl Pool {
+    fn take(&self) -> Option<Connection> {
+        if let Some(c) = self.idle.lock().ok()?.pop() {
+            return Some(c);
+        }
+        let n = self.opened.fetch_add(1, Ordering::Relaxed);
+        if n < self.max {
+            return Some(Arc::new(tokio::sync::Mutex::new(None)));
+        }
+        self.opened.fetch_sub(1, Ordering::Relaxed);
+        None
+    }
+
+    fn put(&self, c: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(c);
+        }
+    }
+}
+
+/// How long before a request is due the scheduler stops sleeping and yields instead.
+const SPIN: Duration = Duration::from_millis(1);
+
+/// Runs the open model against `host` (an `http://` base URL, the direct client's), then
+/// the integrity pass and the clean-up.
+pub async fn run(host: &str, options: &Options, open: &OpenOptions) -> anyhow::Result<OpenReport> {
+    let direct = Direct::for_base(host, options.request_timeout).ok_or_else(|| {
+        anyhow::anyhow!("the open model needs an http:// target (its direct client)")
+    })?;
+    if open.max_connections == 0 {
+        anyhow::bail!("--max-connections must be at least 1");
+    }
+    let attack = Attack::new(host, options)?;
+    let shared = Arc::clone(&attack.shared);
+    let stats = Arc::new(Stats::new()?);
+    let pool = Arc::new(Pool {
+        idle: Mutex::new(Vec::new()),
+        opened: AtomicUsize::new(0),
+        max: open.max_connections,
+    });
+    let direct = Arc::new(direct);
+    let malformed_share = shared.weights.malformed as f64
+        / (shared.weights.malformed + shared.weights.create_me + shared.weights.create_user).max(1)
+            as f64;
+    let mut rng = Rng::new(options.seed ^ 0x09e7_0de1);
+    let mut in_flight = tokio::task::JoinSet::new();
+    let started = Instant::now() + Duration::from_millis(20);
+    for at in open.rate.times() {
+        let due = started + at;
+        // The timer wakes to the millisecond: sleep to a millisecond before, then yield
+        // until due (on time to the microsecond, for one thread's share of a core).
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            if wait > SPIN {
+                tokio::time::sleep(wait - SPIN).await;
+            }
+            while Instant::now() < due {
+                tokio::task::yield_now().await;
+            }
+        }
+        stats.scheduled.fetch_add(1, Ordering::Relaxed);
+        while in_flight.try_join_next().is_some() {}
+        let Some(connection) = pool.take() else {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        if let Ok(mut lag) = stats.lag.lock() {
+            lag.saturating_record(due.elapsed().as_micros().max(1) as u64);
+        }
+        let malformed = rng.below(1_000_000) < (malformed_share * 1_000_000.0) as u64;
+        let user = rng.below(shared.users.len().max(1) as u64) as usize;
+        let pick = rng.next_u64();
+        let (shared, stats, pool, direct) = (
+            Arc::clone(&shared),
+            Arc::clone(&stats),
+            Arc::clone(&pool),
+            Arc::clone(&direct),
+        );
+        in_flight.spawn(async move {
+            let request = if malformed {
+                scenarios::malformed_request(&shared, user, pick)
+            } else {
+                scenarios::create_request(&shared, user, pick)
+            };
+            let out = request.out();
+            let answer = client::exchange(&direct, &connection, &out).await;
+            let latency = due.elapsed();
+            let (status, ok) = match &answer {
+                Ok(r) => (r.status, request.accepts(&shared, r)),
+                Err(_) => (0, false),
+            };
+            stats.record(usize::from(malformed), latency, status, ok);
+            pool.put(connection);
+        });
+    }
+    let schedule_end = started + open.rate.duration();
+    let drain = options.request_timeout + Duration::from_secs(1);
+    let _ = tokio::time::timeout(drain, async {
+        while in_flight.join_next().await.is_some() {}
+    })
+    .await;
+    in_flight.abort_all();
+    let seconds = started.elapsed().as_secs_f64();
+    let integrity = attack.verify(options.integrity).await?;
+    let cleanup = attack.clean_up(options.keep).await?;
+    let _ = schedule_end;
+    report(host, open, &stats, &pool, seconds, integrity, cleanup)
+}
+
+fn report(
+    host: &str,
+    open: &OpenOptions,
+    stats: &Stats,
+    pool: &Pool,
+    seconds: f64,
+    integrity: IntegrityReport,
+    cleanup: Cleanup,
+) -> anyhow::Result<OpenReport> {
+    let mut all = histogram()?;
+    let mut total = KindReport::default();
+    let mut requests = BTreeMap::new();
+    for (name, kind) in KINDS.iter().zip(&stats.kinds) {
+        let k = kind
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a request panicked while recording"))?;
+        all.add(&k.latency)?;
+        let statuses: BTreeMap<String, u64> = k
+            .statuses
+            .iter()
+            .map(|(s, n)| (s.to_string(), *n))
+            .collect();
+        for (s, n) in &statuses {
+            *total.statuses.entry(s.clone()).or_default() += n;
+        }
+        total.ok += k.ok;
+        total.failed += k.failed;
+        let count = k.ok + k.failed;
+        total.count += count;
+        if count > 0 {
+            requests.insert(
+                (*name).to_owned(),
+                KindReport {
+                    count,
+                    ok: k.ok,
+                    failed: k.failed,
+                    statuses,
+                    latency_ms: Percentiles::of(&k.latency),
+                },
+            );
+        }
+    }
+    total.latency_ms = Percentiles::of(&all);
+    let scheduled = stats.scheduled.load(Ordering::Relaxed);
+    let dropped = stats.dropped.load(Ordering::Relaxed);
+    let length = open.rate.duration().as_secs_f64().max(1e-9);
+    let sent = scheduled - dropped;
+    let lag = stats
+        .lag
+        .lock()
+        .map(|h| Percentiles::of(&h))
+        .unwrap_or_default();
+    let mut out = OpenReport {
+        host: host.to_owned(),
+        schedule: open.rate.describe(),
+        scheduled,
+        sent,
+        dropped,
+        target_rate: open.rate.expected() / length,
+        achieved_rate: sent as f64 / length,
+        seconds,
+        max_connections: open.max_connections,
+        connections: pool
+            .opened
+            .load(Ordering::Relaxed)
+            .min(open.max_connections),
+        requests,
+        lag_ms: lag,
+        thresholds: Vec::new(),
+        integrity,
+        cleanup,
+    };
+    out.thresholds = open
+        .thresholds
+        .iter()
+        .map(|rule| judge(rule, &out, &total, &all))
+        .collect();
+    out.requests.insert("all".to_owned(), total);
+    Ok(out)
+}
+
+/// One threshold against the run: `NAME OP VALUE` with `<`, `<=`, `>`, `>=`.
+fn judge(rule: &str, r: &OpenReport, all: &KindReport, h: &Histogram<u64>) -> ThresholdResult {
+    let verdict = |passed: bool, observed: String| ThresholdResult {
+        rule: rule.to_owned(),
+        passed,
+        observed,
+    };
+    let compact: String = rule.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some(at) = compact.find(['<', '>']) else {
+        return verdict(false, "not NAME<VALUE".to_owned());
+    };
+    let (name, rest) = compact.split_at(at);
+    let (op, value) = match rest.strip_prefix("<=").or(rest.strip_prefix(">=")) {
+        Some(v) => (&rest[..2], v),
+        None => (&rest[..1], &rest[1..]),
+    };
+    let holds = |observed: f64, limit: f64| match op {
+        "<" => observed < limit,
+        "<=" => observed <= limit,
+        ">" => observed > limit,
+        _ => observed >= limit,
+    };
+    let percent = |v: &str| v.strip_suffix('%').and_then(|p| p.parse::<f64>().ok());
+    let share = |n: u64, of: u64| 100.0 * n as f64 / of.max(1) as f64;
+    match name {
+        "error-rate" | "dropped" => {
+            let Some(limit) = percent(value) else {
+                return verdict(false, format!("'{value}' is not a percentage"));
+            };
+            let observed = if name == "dropped" {
+                share(r.dropped, r.scheduled)
+            } else {
+                share(all.failed, all.count)
+            };
+            verdict(holds(observed, limit), format!("{observed:.3}%"))
+        }
+        "rps" => match value.parse::<f64>() {
+            Ok(limit) => verdict(
+                holds(r.achieved_rate, limit),
+                format!("{:.1} req/s", r.achieved_rate),
+            ),
+            Err(_) => verdict(false, format!("'{value}' is not a rate")),
+        },
+        _ => {
+            let Ok(limit) = crate::text::parse_duration(value) else {
+                return verdict(false, format!("'{value}' is not a duration"));
+            };
+            match all.latency_ms.named(h, name) {
+                Some(observed) => verdict(
+                    holds(observed, limit.as_secs_f64() * 1000.0),
+                    format!("{observed:.3} ms"),
+                ),
+                None => verdict(
+                    false,
+                    format!("'{name}' is not p50, p99, p99.9, max or mean"),
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_constant_rate_is_evenly_spaced() {
+        let r = Rate::constant(100.0, Duration::from_secs(2)).unwrap();
+        let times: Vec<Duration> = r.times().collect();
+        assert_eq!(times.len(), 200);
+        assert!((times[0].as_secs_f64() - 0.01).abs() < 1e-9);
+        assert!((times[199].as_secs_f64() - 2.0).abs() < 1e-9);
+        assert_eq!(r.expected(), 200.0);
+    }
+
+    #[test]
+    fn ramps_follow_the_integral_of_the_rate() {
+        // 0 -> 100 over 10 s is 500 requests, half of them after 7.07 s.
+        let r = Rate::stages(0.0, "10s:100,5s:0").unwrap();
+        let times: Vec<f64> = r.times().map(|t| t.as_secs_f64()).collect();
+        assert_eq!(times.len(), 500 + 250);
+        assert!((times[249] - 50f64.sqrt()).abs() < 0.01, "{}", times[249]);
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        assert!(times.last().is_some_and(|t| *t <= 15.0));
+        // A stage at zero sends nothing, and the next one starts after it.
+        let r = Rate::stages(0.0, "2s:0,1s:10").unwrap();
+        let first = r.times().next().unwrap().as_secs_f64();
+        assert!(first > 2.0, "{first}");
+    }
+
+    #[test]
+    fn bad_schedules_are_errors() {
+        assert!(Rate::stages(0.0, "").is_err());
+        assert!(Rate::stages(0.0, "10s").is_err());
+        assert!(Rate::stages(0.0, "10s:-1").is_err());
+        assert!(Rate::stages(0.0, "x:1").is_err());
+        assert!(Rate::constant(f64::NAN, Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn thresholds_read_the_hdr_histogram() {
+        let mut h = histogram().unwrap();
+        for us in 1..=1000u64 {
+            h.record(us * 1000).unwrap(); // 1 ms .. 1 s
+        }
+        let all = KindReport {
+            count: 1000,
+            ok: 990,
+            failed: 10,
+            statuses: BTreeMap::new(),
+            latency_ms: Percentiles::of(&h),
+        };
+        let r = OpenReport {
+            host: String::new(),
+            schedule: String::new(),
+            scheduled: 1010,
+            sent: 1000,
+            dropped: 10,
+            target_rate: 100.0,
+            achieved_rate: 99.0,
+            seconds: 10.0,
+            max_connections: 8,
+            connections: 8,
+            requests: BTreeMap::new(),
+            lag_ms: Percentiles::default(),
+            thresholds: Vec::new(),
+            integrity: IntegrityReport::default(),
+            cleanup: Cleanup::default(),
+        };
+        let held = |rule: &str| judge(rule, &r, &all, &h).passed;
+        assert!(held("p99 < 1s") && !held("p99<900ms"));
+        assert!(held("p50<=501ms") && !held("p50<400ms"));
+        assert!(held("max<1001ms") && !held("max<999ms"));
+        assert!(held("error-rate<1.5%") && !held("error-rate<0.5%"));
+        assert!(held("dropped<1%") && !held("dropped<0.5%"));
+        assert!(held("rps>=99") && !held("rps>100"));
+        assert!(!held("p100<1s") && !held("bogus") && !held("p99<soon"));
+    }
+}
