@@ -416,6 +416,7 @@ async fn the_open_model_shows_a_stall_the_closed_model_hides() {
         rate: load::open::Rate::constant(200.0, Duration::from_secs(7)).unwrap(),
         max_connections: 512,
         thresholds: vec!["p99<100ms".to_owned(), "dropped<1%".to_owned()],
+        metrics_addr: None,
     };
     let o = load::open::run(&url, &opts, &open).await.unwrap();
     let all = &o.requests["all"];
@@ -512,4 +513,109 @@ fn the_open_model_through_the_binary() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     let _ = std::fs::remove_file(&json);
+}
+
+/// `--find-max` on a target that holds about 200 requests/s (the reference server with a
+/// rate limit of 100 per user and second, two users): the steps climb until the 429s
+/// break `error-rate<1%`, and the rate held is below the limit and not far under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn find_max_finds_the_rate_a_rate_limited_target_holds() {
+    let _one = GOOSE.lock().await;
+    let mut config = server::Config::new("127.0.0.1:0".parse().unwrap());
+    config.rate_limit = Some(100);
+    let users = config.users.clone();
+    let (store, _thread) = Store::open(&Storage::Memory).unwrap();
+    let app = server::app(AppState::new(&config, store));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut opts = options(&users);
+    opts.weights = Weights::from_ratios(0.0, 0.0).unwrap();
+    let rules = vec!["p99<2s".to_owned()];
+    let r = load::open::find_max(&url, &opts, 50.0, Duration::from_secs(1), 256, &rules)
+        .await
+        .unwrap();
+    eprintln!("{}", r.summary());
+    let held = r.held.expect("50 requests/s held");
+    assert!((100.0..=230.0).contains(&held), "{}", r.summary());
+    let broke = r.steps.iter().find(|s| !s.held).expect("a step broke");
+    assert!(
+        broke.failed.iter().any(|f| f.starts_with("error-rate")),
+        "{broke:?}"
+    );
+    assert!(r.thresholds.contains(&"dropped<1%".to_owned()));
+    assert!(r.summary().contains("highest rate held"));
+}
+
+/// `--metrics-addr`: while the open model runs, a real HTTP client scrapes its counters
+/// and latency histograms in the Prometheus text format; the buckets are cumulative and
+/// end at the count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_models_metrics_are_scraped_while_it_runs() {
+    let _one = GOOSE.lock().await;
+    let server = Ephemeral::start(devices_harness::Profile::seed().clone())
+        .await
+        .unwrap();
+    let users = server.users().to_vec();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let open = load::open::OpenOptions {
+        rate: load::open::Rate::constant(200.0, Duration::from_secs(3)).unwrap(),
+        max_connections: 64,
+        thresholds: Vec::new(),
+        metrics_addr: Some(addr),
+    };
+    let url = server.running.url();
+    let opts = options(&users);
+    let run = tokio::spawn(async move { load::open::run(&url, &opts, &open).await });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let scraped = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    let content_type = scraped.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let text = scraped.text().await.unwrap();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+    };
+    let scheduled = value("devices_harness_scheduled_total ");
+    assert!(
+        scheduled > 100.0 && scheduled < 600.0,
+        "{scheduled}\n{text}"
+    );
+    assert!(text.contains("# TYPE devices_harness_latency_seconds histogram"));
+    let buckets: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with("devices_harness_latency_seconds_bucket{kind=\"create\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert!(
+        buckets.len() == 15 && buckets.windows(2).all(|w| w[0] <= w[1]),
+        "{text}"
+    );
+    let count = value("devices_harness_latency_seconds_count{kind=\"create\"}");
+    assert_eq!(buckets.last().copied(), Some(count));
+    assert!(value("devices_harness_responses_total{kind=\"create\",status=\"201\"}") > 0.0);
+    let report = run.await.unwrap().unwrap();
+    server.stop().await;
+    assert_eq!(report.scheduled, 600, "{}", report.summary());
+    // The endpoint ends with the run.
+    assert!(
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .is_err()
+    );
 }

@@ -82,6 +82,16 @@ pub struct LoadArgs {
     /// dropped and counted ("the generator could not keep up").
     #[arg(long, default_value_t = 1024, value_name = "N")]
     pub max_connections: usize,
+    /// Find the knee: open-model steps of `--run-time` (default 5 s here) from `--rate`
+    /// (default 100/s), times 1.5 each, until a `--threshold` breaks (`error-rate<1%` and
+    /// `dropped<1%` always apply; give a latency rule such as `p99<250ms`), then two
+    /// halvings of the gap: the highest rate held.
+    #[arg(long, conflicts_with = "rate_stages")]
+    pub find_max: bool,
+    /// While the open model runs, serve its counters and latency histograms in the
+    /// Prometheus text format at `http://ADDR/metrics` (`127.0.0.1:9464`).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// goose's options (`--users`, `--increase-rate`, `--run-time`, `--threshold`,
     /// `--report-file`, `--co-mitigation`, `--throttle-requests`, ...).
     #[command(flatten)]
@@ -177,6 +187,19 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
             }
         };
         let outcome = match &open {
+            _ if args.find_max => {
+                let host = goose.host.clone().unwrap_or_default();
+                let step = match &args.goose.run_time {
+                    Some(t) => crate::text::parse_duration(t).map_err(anyhow::Error::msg)?,
+                    None => Duration::from_secs(5),
+                };
+                let start = args.rate.unwrap_or(100.0);
+                let thresholds = &goose.threshold;
+                let max = args.max_connections;
+                load::open::find_max(&host, &options, start, step, max, thresholds)
+                    .await
+                    .map(|r| Run::Max(Box::new(r)))
+            }
             Some(open) => {
                 let host = goose.host.clone().unwrap_or_default();
                 load::open::run(&host, &options, open)
@@ -213,6 +236,15 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
             }
             outcome.passed()
         }
+        Run::Max(report) => {
+            print!("\n{}", report.summary());
+            if let Some(path) = &args.json {
+                let text = serde_json::to_string_pretty(report)?;
+                std::fs::write(path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            report.held.is_some()
+        }
         Run::Open(report) => {
             print!("\n{}", report.summary());
             if let Some(path) = &args.json {
@@ -230,6 +262,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
 enum Run {
     Closed(Box<load::Outcome>),
     Open(Box<load::open::OpenReport>),
+    Max(Box<load::open::MaxReport>),
 }
 
 /// The open model's options, when `--rate` or `--rate-stages` asks for it (its length is
@@ -258,6 +291,7 @@ fn open_options(
         rate,
         max_connections: args.max_connections,
         thresholds: goose.threshold.clone(),
+        metrics_addr: args.metrics_addr,
     }))
 }
 

@@ -201,6 +201,9 @@ pub struct OpenOptions {
     /// Pass/fail rules: `p99<250ms`, `p99.9<1s`, `max<2s`, `mean<10ms`, `error-rate<1%`,
     /// `dropped<1%`, `rps>=1000`.
     pub thresholds: Vec<String>,
+    /// Serve the counters and histograms in the Prometheus text format at
+    /// `http://ADDR/metrics` while the run lasts.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Latency figures from an HDR histogram, in milliseconds.
@@ -415,6 +418,62 @@ impl Stats {
         })
     }
 
+    /// The counters and histograms in the Prometheus text format (version 0.0.4), the
+    /// latency histograms with fixed buckets read from the HDR ones.
+    fn prometheus(&self) -> String {
+        const BUCKETS_S: [f64; 14] = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
+        let mut s = String::with_capacity(4096);
+        let counter = |s: &mut String, name: &str, help: &str, value: u64| {
+            let _ = write!(
+                s,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+            );
+        };
+        counter(
+            &mut s,
+            "devices_harness_scheduled_total",
+            "Requests the open model's schedule made due.",
+            self.scheduled.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut s,
+            "devices_harness_dropped_total",
+            "Requests due when every connection was busy: the generator could not keep up.",
+            self.dropped.load(Ordering::Relaxed),
+        );
+        s.push_str("# HELP devices_harness_responses_total Answers by kind and status (0: none).\n# TYPE devices_harness_responses_total counter\n");
+        let mut histograms = String::new();
+        histograms.push_str("# HELP devices_harness_latency_seconds Latency from the scheduled start.\n# TYPE devices_harness_latency_seconds histogram\n");
+        for (name, kind) in KINDS.iter().zip(&self.kinds) {
+            let Ok(k) = kind.lock() else { continue };
+            for (status, n) in &k.statuses {
+                let _ = writeln!(
+                    s,
+                    "devices_harness_responses_total{{kind=\"{name}\",status=\"{status}\"}} {n}"
+                );
+            }
+            let h = &k.latency;
+            for le in BUCKETS_S {
+                let us = (le * 1e6) as u64;
+                let n = h.count_between(0, us);
+                let _ = writeln!(
+                    histograms,
+                    "devices_harness_latency_seconds_bucket{{kind=\"{name}\",le=\"{le}\"}} {n}"
+                );
+            }
+            let count = h.len();
+            let sum = h.mean() * count as f64 / 1e6;
+            let _ = write!(
+                histograms,
+                "devices_harness_latency_seconds_bucket{{kind=\"{name}\",le=\"+Inf\"}} {count}\ndevices_harness_latency_seconds_sum{{kind=\"{name}\"}} {sum}\ndevices_harness_latency_seconds_count{{kind=\"{name}\"}} {count}\n"
+            );
+        }
+        s.push_str(&histograms);
+        s
+    }
+
     fn record(&self, kind: usize, latency: Duration, status: u16, ok: bool) {
         if let Some(Ok(mut k)) = self.kinds.get(kind).map(Mutex::lock) {
             k.latency
@@ -477,6 +536,10 @@ pub async fn run(host: &str, options: &Options, open: &OpenOptions) -> anyhow::R
         max: open.max_connections,
     });
     let direct = Arc::new(direct);
+    let metrics = match open.metrics_addr {
+        Some(addr) => Some(serve_metrics(addr, Arc::clone(&stats)).await?),
+        None => None,
+    };
     let malformed_share = shared.weights.malformed as f64
         / (shared.weights.malformed + shared.weights.create_me + shared.weights.create_user).max(1)
             as f64;
@@ -537,11 +600,40 @@ pub async fn run(host: &str, options: &Options, open: &OpenOptions) -> anyhow::R
     })
     .await;
     in_flight.abort_all();
+    if let Some(server) = metrics {
+        server.abort();
+    }
     let seconds = started.elapsed().as_secs_f64();
     let integrity = attack.verify(options.integrity).await?;
     let cleanup = attack.clean_up(options.keep).await?;
     let _ = schedule_end;
     report(host, open, &stats, &pool, seconds, integrity, cleanup)
+}
+
+/// Serves `GET /metrics` on `addr` (the Prometheus text format) until aborted.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    stats: Arc<Stats>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("--metrics-addr {addr}: {e}"))?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        get(move || {
+            let body = stats.prometheus();
+            async move {
+                (
+                    [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    body,
+                )
+            }
+        }),
+    );
+    Ok(tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    }))
 }
 
 fn report(
@@ -684,6 +776,147 @@ fn judge(rule: &str, r: &OpenReport, all: &KindReport, h: &Histogram<u64>) -> Th
             }
         }
     }
+}
+
+/// One step of [`find_max`]: a constant rate, and whether the thresholds held at it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    /// The rate asked for, requests per second.
+    pub rate: f64,
+    /// The rate sent.
+    pub achieved: f64,
+    /// p99 latency from the scheduled start, ms.
+    pub p99_ms: f64,
+    /// Failed requests, percent.
+    pub error_rate: f64,
+    /// Dropped requests, percent of those due.
+    pub dropped: f64,
+    /// Whether every threshold held.
+    pub held: bool,
+    /// The thresholds that failed, with what was observed.
+    pub failed: Vec<String>,
+}
+
+/// What [`find_max`] found.
+#[derive(Clone, Debug, Serialize)]
+pub struct MaxReport {
+    /// The target.
+    pub host: String,
+    /// The thresholds each step was held to.
+    pub thresholds: Vec<String>,
+    /// Every step, in order.
+    pub steps: Vec<Step>,
+    /// The highest rate at which every threshold held (`None`: not even the first).
+    pub held: Option<f64>,
+}
+
+impl MaxReport {
+    /// The report for the terminal: the steps, then the one number.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "load --find-max {}: thresholds {}\n\n| rate | sent/s | p99 ms | errors % | dropped % | held |\n|---:|---:|---:|---:|---:|---|\n",
+            self.host,
+            self.thresholds.join(", ")
+        );
+        for st in &self.steps {
+            let held = if st.held {
+                "yes".to_owned()
+            } else {
+                format!("no: {}", st.failed.join("; "))
+            };
+            let _ = writeln!(
+                s,
+                "| {:.0} | {:.1} | {:.2} | {:.3} | {:.3} | {held} |",
+                st.rate, st.achieved, st.p99_ms, st.error_rate, st.dropped
+            );
+        }
+        match self.held {
+            Some(r) => {
+                let _ = writeln!(s, "\nhighest rate held: {r:.0} requests/s");
+            }
+            None => s.push_str("\nno rate held: the first step already broke a threshold\n"),
+        }
+        s
+    }
+}
+
+/// Steps the rate up from `start` (times 1.5 each `step` long) until a threshold breaks,
+/// then halves the gap twice between the last rate held and the first broken: the highest
+/// rate at which every threshold held. `error-rate<1%` and `dropped<1%` are always among
+/// the thresholds; at most 40 steps.
+pub async fn find_max(
+    host: &str,
+    options: &Options,
+    start: f64,
+    step: Duration,
+    max_connections: usize,
+    thresholds: &[String],
+) -> anyhow::Result<MaxReport> {
+    let mut rules: Vec<String> = thresholds.to_vec();
+    for always in ["error-rate<1%", "dropped<1%"] {
+        let name = always.split('<').next().unwrap_or_default();
+        if !rules.iter().any(|r| r.trim_start().starts_with(name)) {
+            rules.push(always.to_owned());
+        }
+    }
+    let mut options = options.clone();
+    options.integrity = super::Integrity::Off;
+    let mut steps: Vec<Step> = Vec::new();
+    let (mut held, mut broke): (Option<f64>, Option<f64>) = (None, None);
+    let mut rate = rate_ok(start).map_err(anyhow::Error::msg)?.max(1.0);
+    let mut bisections = 0;
+    for _ in 0..40 {
+        let open = OpenOptions {
+            rate: Rate::constant(rate, step).map_err(anyhow::Error::msg)?,
+            max_connections,
+            thresholds: rules.clone(),
+            metrics_addr: None,
+        };
+        let r = run(host, &options, &open).await?;
+        let all = r.requests.get("all").cloned().unwrap_or_default();
+        let share = |n: u64, of: u64| 100.0 * n as f64 / of.max(1) as f64;
+        let ok = r.thresholds.iter().all(|t| t.passed);
+        steps.push(Step {
+            rate,
+            achieved: r.achieved_rate,
+            p99_ms: all.latency_ms.p99,
+            error_rate: share(all.failed, all.count),
+            dropped: share(r.dropped, r.scheduled),
+            held: ok,
+            failed: r
+                .thresholds
+                .iter()
+                .filter(|t| !t.passed)
+                .map(|t| format!("{} ({})", t.rule, t.observed))
+                .collect(),
+        });
+        if ok {
+            held = Some(held.map_or(rate, |h: f64| h.max(rate)));
+        } else {
+            broke = Some(broke.map_or(rate, |b: f64| b.min(rate)));
+        }
+        rate = match (held, broke) {
+            (_, None) => rate * 1.5,
+            (None, Some(_)) => break,
+            (Some(h), Some(b)) => {
+                // Two halvings of the gap, then stop.
+                if bisections == 2 || (b - h) / b < 0.05 {
+                    break;
+                }
+                bisections += 1;
+                (h + b) / 2.0
+            }
+        };
+        if rate > 10_000_000.0 {
+            break;
+        }
+    }
+    Ok(MaxReport {
+        host: host.to_owned(),
+        thresholds: rules,
+        steps,
+        held,
+    })
 }
 
 #[cfg(test)]
