@@ -228,41 +228,43 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
             println!("    | {line}");
         }
     }
-    let passed = match &outcome {
-        Run::Closed(outcome) => {
-            print!("\n{}", outcome.report.summary());
-            if let Some(path) = &args.json {
-                write_report(path, &outcome.report)?;
-            }
-            outcome.passed()
+    print!("\n{}", outcome.summary());
+    if let Some(path) = &args.json {
+        match &outcome {
+            Run::Closed(o) => write_report(path, &o.report)?,
+            Run::Open(r) => write_report(path, r)?,
+            Run::Max(r) => write_report(path, r)?,
         }
-        Run::Max(report) => {
-            print!("\n{}", report.summary());
-            if let Some(path) = &args.json {
-                let text = serde_json::to_string_pretty(report)?;
-                std::fs::write(path, text)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
-            report.held.is_some()
-        }
-        Run::Open(report) => {
-            print!("\n{}", report.summary());
-            if let Some(path) = &args.json {
-                let text = serde_json::to_string_pretty(report)?;
-                std::fs::write(path, text)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
-            report.passed()
-        }
-    };
+    }
+    let passed = outcome.passed();
     Ok(if passed && died.is_none() { 0 } else { 1 })
 }
 
-/// What ran: goose's closed model, or the open model.
+/// What ran: goose's closed model, the open model, or the open model's search for the
+/// highest rate held.
 enum Run {
     Closed(Box<load::Outcome>),
     Open(Box<load::open::OpenReport>),
     Max(Box<load::open::MaxReport>),
+}
+
+impl Run {
+    fn summary(&self) -> String {
+        match self {
+            Run::Closed(o) => o.report.summary(),
+            Run::Open(r) => r.summary(),
+            Run::Max(r) => r.summary(),
+        }
+    }
+
+    /// Thresholds held and no write lost (for `--find-max`: some rate held).
+    fn passed(&self) -> bool {
+        match self {
+            Run::Closed(o) => o.passed(),
+            Run::Open(r) => r.passed(),
+            Run::Max(r) => r.held.is_some(),
+        }
+    }
 }
 
 /// The open model's options, when `--rate` or `--rate-stages` asks for it (its length is
@@ -319,7 +321,7 @@ fn credentials(args: &LoadArgs) -> anyhow::Result<Vec<Credentials>> {
     Ok(shard)
 }
 
-fn write_report(path: &PathBuf, report: &WorkerReport) -> anyhow::Result<()> {
+fn write_report(path: &PathBuf, report: &impl serde::Serialize) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(report)?;
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
