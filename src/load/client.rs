@@ -190,12 +190,17 @@ async fn send_goose(
         .set_request_builder(rb)
         .build();
     let GooseResponse { request, response } = user.request(request).await?;
+    let us = request.response_time * 1000 + u64::from(request.response_time_fraction_us);
     shared.timeline.record(
         request.user,
         request.elapsed + request.response_time,
-        request.response_time * 1000 + u64::from(request.response_time_fraction_us),
+        us,
         request.status_code,
     );
+    let method_name = out.method.as_str();
+    shared
+        .latencies
+        .record(request.user, method_name, out.name, us);
     let answer = match response {
         Ok(mut r) => {
             let status = r.status().as_u16();
@@ -232,17 +237,17 @@ async fn send_direct(
         }
     };
     let status = answer.as_ref().map_or(0, |a| a.status);
-    shared.timeline.record(
-        user.weighted_users_index,
-        shared.since_start(),
-        took.as_micros() as u64,
-        status,
-    );
+    let us = took.as_micros() as u64;
+    let index = user.weighted_users_index;
+    shared
+        .timeline
+        .record(index, shared.since_start(), us, status);
     let method = if out.method == Method::GET {
         "GET"
     } else {
         "POST"
     };
+    shared.latencies.record(index, method, out.name, us);
     (
         Sent::Direct {
             method,

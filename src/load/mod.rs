@@ -218,6 +218,8 @@ pub(crate) struct Shared {
     bearer: Vec<http::HeaderValue>,
     /// Per-second figures.
     timeline: Timeline,
+    /// Exact latency per request, for the report.
+    latencies: report::Latencies,
     /// When the first request went out (the timeline's origin for the direct client).
     origin: std::sync::OnceLock<Instant>,
     /// The direct client's target, when it sends the requests.
@@ -319,6 +321,7 @@ impl Attack {
                 .map(|u| http::HeaderValue::from_str(&format!("Bearer {}", u.token)))
                 .collect::<Result<_, _>>()?,
             timeline: Timeline::default(),
+            latencies: report::Latencies::default(),
             origin: std::sync::OnceLock::new(),
             direct: match options.client {
                 Client::Auto => client::Direct::for_base(host, options.request_timeout),
@@ -461,6 +464,7 @@ pub async fn run(
         &host,
         options,
         &metrics,
+        &attack.shared.latencies,
         &failed_thresholds,
         (&integrity, &cleanup),
         elapsed,
