@@ -282,3 +282,53 @@ fn the_selected_phases_alone_run() {
     let o = run(&out_dir("phases-bad"), &["--phases", "check,nope"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `run --find-max`: after the load, the search for the highest rate held is a phase of
+/// its own and `max` in the report (here against the reference server spawned with a
+/// rate limit of 300 requests per second for its one user: the search stops below 340).
+#[test]
+fn find_max_is_a_phase_of_the_run() {
+    let out = out_dir("find-max");
+    std::fs::create_dir_all(&out).unwrap();
+    let users = out.join("users.json");
+    std::fs::write(
+        &users,
+        r#"[{"id":"11111111-2222-4333-8444-555555555561","token":"max-token"}]"#,
+    )
+    .unwrap();
+    let spawn = format!(
+        "{} serve --addr 127.0.0.1:{{port}} --memory --rate-limit 300 --users {}",
+        env!("CARGO_BIN_EXE_devices-harness"),
+        users.display()
+    );
+    let report_dir = out.join("report");
+    let o = run(
+        &report_dir,
+        &[
+            "--phases",
+            "load",
+            "--find-max",
+            "--spawn",
+            &spawn,
+            "--token",
+            "max-token",
+            "--user-id",
+            "11111111-2222-4333-8444-555555555561",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let report = validate(&report_dir);
+    let phases: Vec<&str> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["load", "max"], "{stdout}");
+    let held = report["max"]["held"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no rate held: {:#}\n{stdout}", report["max"]));
+    assert!((100.0..340.0).contains(&held), "{held}: {stdout}");
+    assert!(stdout.contains("highest rate held"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -319,6 +319,7 @@ async fn run_finds_nothing_on_the_independent_implementation_throttled_or_not() 
             phases: devices_harness::run::PhaseName::ALL.to_vec(),
             keep: false,
             reference: None,
+            find_max: false,
         };
         let report = devices_harness::run::run(&config).await.unwrap();
         let phases = devices_harness::run::phase_table(&report);

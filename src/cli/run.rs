@@ -56,6 +56,10 @@ pub struct RunArgs {
         default_value = "check,fuzz,load"
     )]
     pub phases: Vec<PhaseName>,
+    /// Give half the load phase's time to a search for the highest rate the target holds
+    /// under the thresholds (open-model steps from 100 requests/s, see `load --find-max`).
+    #[arg(long)]
+    pub find_max: bool,
 }
 
 /// Runs `run`; returns the exit code (0 when nothing at error level was found).
@@ -84,6 +88,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<u8> {
         phases: args.phases.clone(),
         keep: args.keep,
         reference: None,
+        find_max: args.find_max,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -73,6 +73,8 @@ pub struct RunConfig {
     pub keep: bool,
     /// A reference implementation the check and fuzz phases compare with (`--reference`).
     pub reference: Option<Target>,
+    /// After the load, search for the highest rate the target holds (`--find-max`).
+    pub find_max: bool,
 }
 
 /// A phase of the main job.
@@ -153,6 +155,9 @@ pub struct RunReport {
     pub check: check::Report,
     /// The load phase (absent when the budget left no time for it).
     pub load: Option<LoadSection>,
+    /// `--find-max`: the open model's steps and the highest rate held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<crate::load::open::MaxReport>,
 }
 
 /// Runs every phase and writes the report directory.
@@ -277,9 +282,20 @@ async fn phases(
         return Ok(report(config, started, budget, check, phases, None, 0));
     };
     let load_time = load_time.max(Duration::from_secs(2));
+    // With --find-max the search for the highest rate held takes half the load's time:
+    // six steps, at least a second each.
+    let (load_time, step) = if config.find_max {
+        let half = load_time / 2;
+        (
+            half.max(Duration::from_secs(2)),
+            (half / 6).max(Duration::from_secs(1)),
+        )
+    } else {
+        (load_time, Duration::ZERO)
+    };
     let mut users = vec![target.user.clone()];
     users.extend(target.other.clone());
-    let load = load_phase(config, &base, users, load_time).await?;
+    let load = load_phase(config, &base, users.clone(), load_time).await?;
     // A spawned target that died under the load fails it, and says how.
     let died = match &spawned {
         Some(s) => s.exited().await,
@@ -312,8 +328,38 @@ async fn phases(
                 .map(|exit| format!("; CRASH: the target died during the load ({exit})"))
                 .unwrap_or_default(),
     });
-    let failed_load = usize::from(!load_passed);
-    Ok(report(
+    let mut failed_load = usize::from(!load_passed);
+    let max = if config.find_max {
+        let options = Options {
+            profile: config.profile.clone(),
+            seed: config.seed,
+            users,
+            keep: config.keep,
+            ..Options::default()
+        };
+        let started = Instant::now();
+        let max =
+            load::open::find_max(&base, &options, 100.0, step, 1024, &config.thresholds).await?;
+        let held = max.held;
+        failed_load += usize::from(held.is_none());
+        phases.push(Phase {
+            name: "max",
+            seconds: started.elapsed().as_secs_f64(),
+            passed: held.is_some(),
+            summary: match held {
+                Some(rate) => format!(
+                    "highest rate held: {rate:.0} requests/s ({} open-model steps of {step:?}; {})",
+                    max.steps.len(),
+                    max.thresholds.join(", ")
+                ),
+                None => "no rate held: the first step broke a threshold".to_owned(),
+            },
+        });
+        Some(max)
+    } else {
+        None
+    };
+    let mut out = report(
         config,
         started,
         budget,
@@ -321,7 +367,9 @@ async fn phases(
         phases,
         Some(load),
         failed_load,
-    ))
+    );
+    out.max = max;
+    Ok(out)
 }
 
 /// The run's report from its phases; `failed_load` counts a load phase that did not pass.
@@ -356,6 +404,7 @@ fn report(
         phases,
         check,
         load,
+        max: None,
     }
 }
 
