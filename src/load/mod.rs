@@ -6,7 +6,8 @@
 //! (or a sample) and compares it with what was sent, regenerated from its seed, so a lost
 //! or altered write fails the run however fast it was. Each run can write a
 //! [`WorkerReport`]; [`merge`] combines the reports of several workers (sums counts,
-//! merges latency histograms, never averages percentiles).
+//! merges the HDR latency histograms exactly, never averages percentiles). Beside goose,
+//! [`open`] is the open model: requests on a fixed arrival-rate schedule.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -11,7 +11,10 @@
 //! histograms (microseconds, 3 significant digits) per kind of request; the scheduling
 //! lag (actual start minus scheduled start) has its own. The payloads, the direct client,
 //! the integrity pass and the clean-up are those of the goose attack
-//! ([`Attack`](super::Attack)).
+//! ([`Attack`]).
+//!
+//! [`find_max`] steps the rate up until a threshold breaks (the highest rate held);
+//! `metrics_addr` serves the counters and histograms to Prometheus while a run lasts.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
