@@ -120,6 +120,7 @@ impl Mirror {
         let mentions = |bytes: &[u8]| {
             self.unmatched
                 .iter()
+                .filter(|u| !u.is_empty())
                 .any(|u| bytes.windows(u.len()).any(|w| w == u.as_bytes()))
         };
         let auth = req.header_value("authorization").unwrap_or_default();

@@ -21,9 +21,14 @@ pub async fn run(target: &Target, config: &Config) -> Result<Report, CheckError>
     let ctx = Ctx::new(target.clone(), config.clone());
     let started = Instant::now();
     // Reachability: anything but a refused connection will do (garbage is a finding).
-    let probe = ctx.routed(ctx.authorized(Request::new(Method::GET, "/me/devices?$top=1")));
-    if let Err(error @ TransportError::Connect(_)) =
-        ctx.transport().send(probe.clone(), config.timeout).await
+    let probe = |who: &crate::target::Credentials| {
+        let req = Request::new(Method::GET, "/me/devices?$top=1");
+        ctx.routed(ctx.authorized_as(req, who))
+    };
+    if let Err(error @ TransportError::Connect(_)) = ctx
+        .transport()
+        .send(probe(ctx.user()), config.timeout)
+        .await
     {
         return Err(CheckError::Unreachable {
             target: target.transport.describe(),
@@ -32,9 +37,11 @@ pub async fn run(target: &Target, config: &Config) -> Result<Report, CheckError>
     }
     match &ctx.mirror {
         Some(m) => {
-            let probe = ctx.authorized_as(probe, &m.reference().user);
-            if let Err(error @ TransportError::Connect(_)) =
-                m.reference().transport.send(probe, config.timeout).await
+            let reference = m.reference();
+            if let Err(error @ TransportError::Connect(_)) = reference
+                .transport
+                .send(probe(&reference.user), config.timeout)
+                .await
             {
                 return Err(CheckError::Unreachable {
                     target: m.describe(),
@@ -210,15 +217,12 @@ fn progress_bar(config: &Config, what: &str, len: u64) -> indicatif::ProgressBar
 fn case_request(ctx: &Ctx, case: &Case, id: CaseId) -> (Request, &'static str) {
     let user_paths = ctx.profile().routes().user_collection.is_some();
     let (path, route) = match case.headers.path {
-        // Without a user collection the caller's own path is the collection.
-        PathKind::Me | PathKind::OwnUser if !user_paths => {
-            ("/me/devices".to_owned(), "/me/devices")
-        }
-        PathKind::Me => ("/me/devices".to_owned(), "/me/devices"),
-        PathKind::OwnUser => (
+        PathKind::OwnUser if user_paths => (
             format!("/users/{}/devices", ctx.user().user_id),
             "/users/{id}/devices",
         ),
+        // Without a user collection the caller's own path is the collection.
+        PathKind::Me | PathKind::OwnUser => ("/me/devices".to_owned(), "/me/devices"),
         PathKind::OtherUser => {
             let other = match ctx.other() {
                 Some(o) => o.user_id.clone(),

@@ -530,6 +530,9 @@ pub async fn run(host: &str, options: &Options, open: &OpenOptions) -> anyhow::R
     if open.max_connections == 0 {
         anyhow::bail!("--max-connections must be at least 1");
     }
+    if options.users.is_empty() {
+        anyhow::bail!("the open model needs at least one user");
+    }
     let attack = Attack::new(host, options)?;
     let shared = Arc::clone(&attack.shared);
     let stats = Arc::new(Stats::new()?);
