@@ -12,6 +12,7 @@
 # Traffic goes to 127.0.0.1 only, bounded in time; the endpoint is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source loadtests/common.sh
 CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-10}
 command -v oha >/dev/null || { echo "oha not found: cargo install oha --locked" >&2; exit 2; }
@@ -24,12 +25,7 @@ trap cleanup EXIT
 
 target/release/examples/trivial-endpoint 127.0.0.1:0 >"$work/endpoint.out" &
 pid=$!
-for _ in $(seq 100); do
-  url=$(grep -o 'http://[0-9.:]*' "$work/endpoint.out" | head -1 || true)
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "the endpoint did not start" >&2; exit 1; }
+url=$(url_from "$work/endpoint.out")
 token=bench-token
 user=11111111-2222-4333-8444-555555555555
 # oha and wrk send one body of the mean size of the generated ones (load draws from 4,096).

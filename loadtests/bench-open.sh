@@ -11,6 +11,7 @@
 # Traffic goes to 127.0.0.1 only, bounded in time; the endpoint is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source loadtests/common.sh
 RATE=${RATE:-20000}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-256}
@@ -21,12 +22,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 target/release/examples/trivial-endpoint 127.0.0.1:0 >"$work/endpoint.out" &
 pid=$!
-for _ in $(seq 100); do
-  url=$(grep -o 'http://[0-9.:]*' "$work/endpoint.out" | head -1 || true)
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "the endpoint did not start" >&2; exit 1; }
+url=$(url_from "$work/endpoint.out")
 # Creates only; the endpoint stores nothing, so no read-back and nothing to delete.
 target/release/devices-harness load --target "$url" --token bench-token \
   --user-id 11111111-2222-4333-8444-555555555555 --rate "$RATE" --run-time "${DURATION}s" \

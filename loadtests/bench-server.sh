@@ -12,6 +12,7 @@
 # time; both servers are stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source loadtests/common.sh
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10s}
 command -v oha >/dev/null || { echo "oha not found: cargo install oha --locked" >&2; exit 2; }
@@ -19,7 +20,12 @@ cargo build --release --quiet --bin devices-harness --example trivial-endpoint
 bin=target/release/devices-harness
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+# start() runs in a command substitution (a subshell): it leaves its server's pid in a file.
+cleanup() {
+  [ -f "$work/pids" ] && pids+=($(cat "$work/pids"))
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 token=bench-token
 echo '[{"id":"11111111-2222-4333-8444-555555555555","token":"'"$token"'"}]' >"$work/users.json"
@@ -27,13 +33,8 @@ echo '[{"id":"11111111-2222-4333-8444-555555555555","token":"'"$token"'"}]' >"$w
 start() { # name, storage args... -> prints the base URL
   local name=$1; shift
   "$bin" serve --addr 127.0.0.1:0 --users "$work/users.json" "$@" >"$work/$name.out" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do
-    url=$(grep -o 'http://[0-9.:]*' "$work/$name.out" | head -1 || true)
-    [ -n "$url" ] && { echo "$url"; return; }
-    sleep 0.1
-  done
-  echo "server $name did not start" >&2; exit 1
+  echo $! >>"$work/pids"
+  url_from "$work/$name.out"
 }
 
 attack() { # url, extra oha args... -> JSON summary
@@ -47,12 +48,7 @@ durable=$(start durable --db "$work/devices.db")
 memory=$(start memory --memory)
 target/release/examples/trivial-endpoint 127.0.0.1:0 >"$work/trivial.out" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do
-  trivial=$(grep -o 'http://[0-9.:]*' "$work/trivial.out" | head -1 || true)
-  [ -n "$trivial" ] && break
-  sleep 0.1
-done
-[ -n "$trivial" ] || { echo "the trivial endpoint did not start" >&2; exit 1; }
+trivial=$(url_from "$work/trivial.out")
 attack "$trivial" >"$work/trivial.json"
 attack "$durable" >/dev/null                     # warm-up
 attack "$durable" >"$work/durable.json"

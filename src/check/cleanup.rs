@@ -46,19 +46,13 @@ impl Ledger {
                 e.created += 1;
                 e.live.insert(id, (owner(ctx, req), true));
             }
-        } else if req.method == Method::DELETE && resp.status == 204 {
-            let path = req.path.split('?').next().unwrap_or_default();
-            let id = path
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            if let Some((_, live)) = e.live.get_mut(&id)
-                && *live
-            {
-                *live = false;
-                e.deleted += 1;
-            }
+        } else if req.method == Method::DELETE
+            && resp.status == 204
+            && let Some((_, live)) = e.live.get_mut(&deleted_id(req))
+            && *live
+        {
+            *live = false;
+            e.deleted += 1;
         }
     }
 
@@ -132,9 +126,23 @@ pub(super) fn created_id(resp: &Response) -> Option<String> {
         .map(|g| g.as_str().to_ascii_lowercase())
 }
 
+/// The id a DELETE names: its path's last segment (lower case).
+pub(super) fn deleted_id(req: &Request) -> String {
+    let path = req.path.split('?').next().unwrap_or_default();
+    path.rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// The token of a request's `Authorization` header (after its scheme).
+pub(super) fn token_of(req: &Request) -> Option<&str> {
+    Some(req.header_value("authorization")?.split_once(' ')?.1.trim())
+}
+
 /// Whose token created it.
 fn owner(ctx: &Ctx, req: &Request) -> Option<Owner> {
-    let token = req.header_value("authorization")?.split_once(' ')?.1.trim();
+    let token = token_of(req)?;
     if token == ctx.user().token {
         Some(Owner::User)
     } else if ctx.other().is_some_and(|o| o.token == token) {

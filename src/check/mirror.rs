@@ -16,7 +16,7 @@ use std::sync::{Mutex, RwLock};
 use http::Method;
 use serde::Serialize;
 
-use super::cleanup::created_id;
+use super::cleanup::{created_id, deleted_id, token_of};
 use super::collect::{Check, check};
 use super::ctx::Ctx;
 use crate::target::differential::{self, IdMap};
@@ -229,29 +229,19 @@ impl Mirror {
             {
                 ids.insert(ours, id.clone());
             }
-            let token = theirs
-                .header_value("authorization")
-                .and_then(|a| a.split_once(' '))
-                .map(|(_, t)| t.trim().to_owned())
-                .unwrap_or_default();
+            let token = token_of(theirs).unwrap_or_default().to_owned();
             if let Ok(mut c) = self.created.lock() {
                 c.insert(id, (token, true));
                 self.counts.created.fetch_add(1, Ordering::Relaxed);
             }
-        } else if theirs.method == Method::DELETE && want.status == 204 {
-            let path = theirs.path.split('?').next().unwrap_or_default();
-            let id = path
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            if let Ok(mut c) = self.created.lock()
-                && let Some((_, live)) = c.get_mut(&id)
-                && *live
-            {
-                *live = false;
-                self.counts.deleted.fetch_add(1, Ordering::Relaxed);
-            }
+        } else if theirs.method == Method::DELETE
+            && want.status == 204
+            && let Ok(mut c) = self.created.lock()
+            && let Some((_, live)) = c.get_mut(&deleted_id(theirs))
+            && *live
+        {
+            *live = false;
+            self.counts.deleted.fetch_add(1, Ordering::Relaxed);
         }
     }
 

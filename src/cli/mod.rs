@@ -177,11 +177,11 @@ impl ReferenceArgs {
                 "--reference URL needs --reference-token and --reference-user-id (or DEVICES_REFERENCE_TOKEN and DEVICES_REFERENCE_USER_ID)"
             );
         };
-        let other = match (&self.reference_other_token, &self.reference_other_user_id) {
-            (Some(t), Some(id)) => Some(Credentials::new(t, id)),
-            (None, None) => None,
-            _ => anyhow::bail!("--reference-other-token and --reference-other-user-id go together"),
-        };
+        let other = second_user(
+            &self.reference_other_token,
+            &self.reference_other_user_id,
+            "--reference-other-token and --reference-other-user-id",
+        )?;
         Ok(Some(Reference {
             target: Target {
                 transport: Transport::http(url, connections)?,
@@ -252,11 +252,11 @@ impl TargetArgs {
                 "--target and --spawn need --token and --user-id (or DEVICES_TOKEN and DEVICES_USER_ID)"
             );
         };
-        let other = match (&self.other_token, &self.other_user_id) {
-            (Some(t), Some(id)) => Some(Credentials::new(t, id)),
-            (None, None) => None,
-            _ => anyhow::bail!("--other-token and --other-user-id go together"),
-        };
+        let other = second_user(
+            &self.other_token,
+            &self.other_user_id,
+            "--other-token and --other-user-id",
+        )?;
         Ok(Some((url, Credentials::new(token, user_id), other)))
     }
 
@@ -271,6 +271,20 @@ impl TargetArgs {
         let spawned =
             crate::target::spawn::Spawned::start(command, log_dir, self.spawn_wait).await?;
         Ok(Some(std::sync::Arc::new(spawned)))
+    }
+}
+
+/// The second user from a token flag and an id flag, which go together (`flags` names
+/// them in the error).
+fn second_user(
+    token: &Option<String>,
+    id: &Option<String>,
+    flags: &str,
+) -> anyhow::Result<Option<crate::target::Credentials>> {
+    match (token, id) {
+        (Some(t), Some(id)) => Ok(Some(crate::target::Credentials::new(t, id))),
+        (None, None) => Ok(None),
+        _ => anyhow::bail!("{flags} go together"),
     }
 }
 

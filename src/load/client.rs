@@ -197,10 +197,8 @@ async fn send_goose(
         us,
         request.status_code,
     );
-    let method_name = out.method.as_str();
-    shared
-        .latencies
-        .record(request.user, method_name, out.name, us);
+    let method = method_label(&out.method);
+    shared.latencies.record(request.user, method, out.name, us);
     let answer = match response {
         Ok(mut r) => {
             let status = r.status().as_u16();
@@ -242,11 +240,7 @@ async fn send_direct(
     shared
         .timeline
         .record(index, shared.since_start(), us, status);
-    let method = if out.method == Method::GET {
-        "GET"
-    } else {
-        "POST"
-    };
+    let method = method_label(&out.method);
     shared.latencies.record(index, method, out.name, us);
     (
         Sent::Direct {
@@ -320,4 +314,13 @@ async fn connect(direct: &Direct) -> Result<SendRequest<Full<Bytes>>, String> {
         let _ = conn.await;
     });
     Ok(sender)
+}
+
+/// The label goose files a request under (the transactions send GET and POST only).
+fn method_label(method: &Method) -> &'static str {
+    if *method == Method::GET {
+        "GET"
+    } else {
+        "POST"
+    }
 }

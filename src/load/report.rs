@@ -65,8 +65,11 @@ pub struct Latency {
 /// significant digits, recorded by every goose user as requests end (sharded by user, so
 /// locks stay cold); a worker report's percentiles come from them.
 pub(crate) struct Latencies {
-    shards: Vec<Mutex<HashMap<String, Histogram<u64>>>>,
+    shards: Vec<Mutex<ByRequest>>,
 }
+
+/// Histograms by (method, request name).
+type ByRequest = HashMap<(&'static str, &'static str), Histogram<u64>>;
 
 impl Default for Latencies {
     fn default() -> Self {
@@ -77,13 +80,14 @@ impl Default for Latencies {
 }
 
 impl Latencies {
-    /// Records `us` for `method name`, by goose user `user`.
-    pub(crate) fn record(&self, user: usize, method: &str, name: &str, us: u64) {
+    /// Records `us` for `method name`, by goose user `user` (no allocation but a new
+    /// request's first histogram).
+    pub(crate) fn record(&self, user: usize, method: &'static str, name: &'static str, us: u64) {
         let Some(Ok(mut shard)) = self.shards.get(user % self.shards.len()).map(|s| s.lock())
         else {
             return;
         };
-        let key = format!("{method} {name}");
+        let key = (method, name);
         let h = match shard.get_mut(&key) {
             Some(h) => h,
             None => match Histogram::new_with_bounds(1, 3_600_000_000, 3) {
@@ -99,8 +103,8 @@ impl Latencies {
         let mut out: HashMap<String, BTreeMap<u64, u64>> = HashMap::new();
         for shard in &self.shards {
             let Ok(shard) = shard.lock() else { continue };
-            for (key, h) in shard.iter() {
-                let counts = out.entry(key.clone()).or_default();
+            for ((method, name), h) in shard.iter() {
+                let counts = out.entry(format!("{method} {name}")).or_default();
                 for v in h.iter_recorded() {
                     *counts.entry(v.value_iterated_to()).or_default() += v.count_at_value();
                 }
