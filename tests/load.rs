@@ -184,6 +184,10 @@ async fn a_failed_threshold_fails_the_run() {
     server.stop().await;
     assert_eq!(o.failed_thresholds.len(), 1, "{:?}", o.failed_thresholds);
     assert!(o.failed_thresholds[0].contains("rps"));
+    // The latency rule is judged on the HDR histogram, not on goose's buckets.
+    let p99 = o.report.thresholds[1].value.unwrap();
+    assert_eq!(p99, o.report.totals.quantile_us(0.99) as f64 / 1000.0);
+    assert!(o.report.thresholds[1].passed);
     assert!(o.integrity.clean());
     assert!(!o.passed());
 }
@@ -241,12 +245,22 @@ fn two_workers_merge_into_one_honest_report() {
         l.local_addr().unwrap().port()
     };
     let addr = format!("127.0.0.1:{port}");
-    let mut serve = std::process::Command::new(bin)
-        .args(["serve", "--memory", "--addr", &addr, "--users"])
-        .arg(&users_file)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    /// The server process, killed however the test ends.
+    struct Serve(std::process::Child);
+    impl Drop for Serve {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let serve = Serve(
+        std::process::Command::new(bin)
+            .args(["serve", "--memory", "--addr", &addr, "--users"])
+            .arg(&users_file)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let url = format!("http://{addr}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(&addr).is_err() && Instant::now() < deadline {
@@ -266,6 +280,9 @@ fn two_workers_merge_into_one_honest_report() {
                     "2",
                     "--quiet",
                     "--no-print-metrics",
+                    "--threshold",
+                    "p99<60s",
+                    "--no-threshold-abort",
                 ])
                 .arg("--json")
                 .arg(&report)
@@ -283,8 +300,6 @@ fn two_workers_merge_into_one_honest_report() {
         .arg(&merged)
         .output()
         .unwrap();
-    let _ = serve.kill();
-    let _ = serve.wait();
     for (_, w) in &workers {
         assert_eq!(
             w.status.code(),
@@ -323,6 +338,30 @@ fn two_workers_merge_into_one_honest_report() {
     assert_eq!(m["cleanup"]["created"].as_u64(), Some(created(&m)));
     // Both workers created devices (each with its own share of the users).
     assert!(created(&a) > 0 && created(&b) > 0);
+    // The threshold judged again on the merged histogram.
+    let p99_ms = {
+        let h = m["totals"]["histogram_us"].as_object().unwrap();
+        let total = hist_total(&m);
+        let rank = (0.99 * total as f64 - 1e-7).ceil() as u64;
+        let mut seen = 0;
+        let mut times: Vec<(u64, u64)> = h
+            .iter()
+            .map(|(k, v)| (k.parse().unwrap(), v.as_u64().unwrap()))
+            .collect();
+        times.sort_unstable();
+        times
+            .into_iter()
+            .find(|(_, n)| {
+                seen += n;
+                seen >= rank
+            })
+            .unwrap()
+            .0 as f64
+            / 1000.0
+    };
+    assert_eq!(m["thresholds"][0]["rule"], "p99<60s");
+    assert_eq!(m["thresholds"][0]["passed"], true);
+    assert_eq!(m["thresholds"][0]["value"].as_f64(), Some(p99_ms));
     // Merging a worker with itself is refused.
     let twice = std::process::Command::new(bin)
         .args(["load", "merge"])
@@ -331,6 +370,84 @@ fn two_workers_merge_into_one_honest_report() {
         .output()
         .unwrap();
     assert_eq!(twice.status.code(), Some(2));
+
+    // Two open-model workers side by side, merged the same way.
+    let open: Vec<_> = (0..2)
+        .map(|i| {
+            let report = dir.join(format!("open-{i}.json"));
+            let child = std::process::Command::new(bin)
+                .args(["load", "--target", &url, "--users-file"])
+                .arg(&users_file)
+                .args(["--worker-count", "2", "--worker-index", &i.to_string()])
+                .args([
+                    "--rate",
+                    "100",
+                    "--run-time",
+                    "2s",
+                    "--threshold",
+                    "p99<60s",
+                ])
+                .arg("--json")
+                .arg(&report)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            (report, child)
+        })
+        .collect();
+    let open: Vec<_> = open
+        .into_iter()
+        .map(|(report, child)| (report, child.wait_with_output().unwrap()))
+        .collect();
+    let merged_open = dir.join("merged-open.json");
+    let out = std::process::Command::new(bin)
+        .args(["load", "merge"])
+        .arg(&open[0].0)
+        .arg(&open[1].0)
+        .arg("--json")
+        .arg(&merged_open)
+        .output()
+        .unwrap();
+    let mixed = std::process::Command::new(bin)
+        .args(["load", "merge"])
+        .arg(&open[0].0)
+        .arg(&workers[1].0)
+        .output()
+        .unwrap();
+    drop(serve);
+    for (_, w) in &open {
+        assert_eq!(
+            w.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&w.stdout)
+        );
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        mixed.status.code(),
+        Some(2),
+        "goose and open reports do not mix"
+    );
+    let (a, b, m) = (read(&open[0].0), read(&open[1].0), read(&merged_open));
+    let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap();
+    assert_eq!((n(&a, "scheduled"), n(&b, "scheduled")), (200, 200));
+    assert_eq!(n(&m, "scheduled"), 400);
+    assert_eq!(n(&m, "sent"), n(&a, "sent") + n(&b, "sent"));
+    assert_eq!(m["workers"], serde_json::json!([0, 1]));
+    let all = |v: &serde_json::Value, k: &str| v["requests"]["all"][k].as_u64().unwrap();
+    assert_eq!(all(&m, "count"), all(&a, "count") + all(&b, "count"));
+    assert_eq!(m["thresholds"][0]["passed"], true);
+    assert_eq!(
+        m["thresholds"][0]["value"].as_f64(),
+        m["requests"]["all"]["latency_ms"]["p99"].as_f64()
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("load (open model)"));
 }
 
 #[test]
@@ -512,6 +629,17 @@ fn the_open_model_through_the_binary() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+    // A rule that does not parse is refused before any request, in either model.
+    for model in [&["--rate", "10"][..], &[]] {
+        let bad = std::process::Command::new(bin)
+            .arg("load")
+            .args(model)
+            .args(["--threshold", "p99<soon"])
+            .output()
+            .unwrap();
+        assert_eq!(bad.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("not a time"));
+    }
     let _ = std::fs::remove_file(&json);
 }
 

@@ -145,6 +145,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
     let users = goose.users.unwrap_or(8);
     goose.users = Some(users);
     goose.increase_rate.get_or_insert_with(|| users.to_string());
+    load::threshold::Rule::parse_all(&goose.threshold).map_err(anyhow::Error::msg)?;
     let open = open_options(&args, &goose)?;
     let mut options = Options {
         profile: super::load_profile(&args.profile)?,
@@ -327,15 +328,34 @@ fn write_report(path: &PathBuf, report: &impl serde::Serialize) -> anyhow::Resul
 }
 
 fn merge(paths: &[PathBuf], json: Option<&PathBuf>) -> anyhow::Result<u8> {
-    let mut reports = Vec::new();
+    let mut closed = Vec::new();
+    let mut open = Vec::new();
     for path in paths {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let report: WorkerReport = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a load report", path.display()))?;
-        reports.push(report);
+        let not_a_report = || format!("{} is not a load report", path.display());
+        let value: serde_json::Value = serde_json::from_str(&text).with_context(not_a_report)?;
+        if value.get("schema").and_then(|s| s.as_str()) == Some(load::open::OPEN_SCHEMA) {
+            open.push(
+                serde_json::from_value::<load::open::OpenReport>(value)
+                    .with_context(not_a_report)?,
+            );
+        } else {
+            closed.push(serde_json::from_value::<WorkerReport>(value).with_context(not_a_report)?);
+        }
     }
-    let merged = load::merge(&reports).map_err(anyhow::Error::msg)?;
+    if !closed.is_empty() && !open.is_empty() {
+        bail!("reports of goose runs and of the open model (--rate) do not merge together");
+    }
+    if !open.is_empty() {
+        let merged = load::open::merge(&open).map_err(anyhow::Error::msg)?;
+        print!("{}", merged.summary());
+        if let Some(path) = json {
+            write_report(path, &merged)?;
+        }
+        return Ok(if merged.passed() { 0 } else { 1 });
+    }
+    let merged = load::merge(&closed).map_err(anyhow::Error::msg)?;
     print!("{}", merged.summary());
     if let Some(path) = json {
         write_report(path, &merged)?;

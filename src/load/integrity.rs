@@ -67,6 +67,17 @@ impl IntegrityReport {
         self.lost == 0 && self.altered == 0 && self.unanswered == 0
     }
 
+    /// Adds another worker's pass (the first 20 examples kept).
+    pub fn add(&mut self, other: &IntegrityReport) {
+        self.created += other.created;
+        self.checked += other.checked;
+        self.lost += other.lost;
+        self.altered += other.altered;
+        self.unanswered += other.unanswered;
+        self.examples.extend(other.examples.iter().cloned());
+        self.examples.truncate(20);
+    }
+
     /// One line for the terminal.
     pub fn line(&self) -> String {
         format!(

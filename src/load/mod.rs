@@ -28,6 +28,7 @@ mod integrity;
 pub mod open;
 mod report;
 mod scenarios;
+pub mod threshold;
 mod timeline;
 
 pub use client::Client;
@@ -431,6 +432,8 @@ pub async fn run(
     if goose.telnet_host.is_none() && goose.telnet_port.is_none() {
         goose.no_telnet = true;
     }
+    let rules = goose.threshold.clone();
+    threshold::Rule::parse_all(&rules).map_err(anyhow::Error::msg)?;
     let run_time = goose
         .run_time
         .as_deref()
@@ -451,12 +454,11 @@ pub async fn run(
     let cpu = process_cpu()
         .zip(cpu_before)
         .map(|(a, b)| a.saturating_sub(b));
-    let (metrics, failed_thresholds) = match result {
-        Ok(metrics) => (metrics, Vec::new()),
-        Err(GooseError::ThresholdsFailed { failed, metrics }) => {
-            let failed = failed.iter().map(|t| format!("{t:?}")).collect();
-            (*metrics.0, failed)
-        }
+    // goose's verdicts (its buckets) are kept for its rps figure and for a rule that
+    // stopped the run; the run's verdicts are judged again on the HDR histograms.
+    let metrics = match result {
+        Ok(metrics) => metrics,
+        Err(GooseError::ThresholdsFailed { metrics, .. }) => *metrics.0,
         Err(e) => return Err(e.into()),
     };
     let integrity = attack.verify(options.integrity).await?;
@@ -466,7 +468,7 @@ pub async fn run(
         options,
         &metrics,
         &attack.shared.latencies,
-        &failed_thresholds,
+        (&rules, &metrics.thresholds),
         (&integrity, &cleanup),
         elapsed,
         attack.generation_time(),
@@ -474,7 +476,7 @@ pub async fn run(
     );
     Ok(Outcome {
         metrics,
-        failed_thresholds,
+        failed_thresholds: report.failed_thresholds.clone(),
         integrity,
         report,
         timeline: attack.timeline(),

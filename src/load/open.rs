@@ -23,11 +23,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::client::{self, Connection, Direct};
+use super::report::View;
 use super::scenarios;
-use super::{Attack, IntegrityReport, Options};
+use super::threshold::{ThresholdResult, judge_all};
+use super::{Attack, IntegrityReport, Options, RequestReport};
 use crate::generate::{Rng, Source};
 use crate::target::Cleanup;
 
@@ -209,81 +211,18 @@ pub struct OpenOptions {
     pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
-/// Latency figures from an HDR histogram, in milliseconds.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Percentiles {
-    /// Mean.
-    pub mean: f64,
-    /// Median.
-    pub p50: f64,
-    /// 90th percentile.
-    pub p90: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// 99.9th percentile.
-    pub p999: f64,
-    /// The slowest.
-    pub max: f64,
-}
+/// The schema id of an open-model report.
+pub const OPEN_SCHEMA: &str = "devices-harness/open-report/1";
 
-impl Percentiles {
-    fn of(h: &Histogram<u64>) -> Percentiles {
-        let ms = |us: u64| us as f64 / 1000.0;
-        if h.is_empty() {
-            return Percentiles::default();
-        }
-        Percentiles {
-            mean: h.mean() / 1000.0,
-            p50: ms(h.value_at_quantile(0.5)),
-            p90: ms(h.value_at_quantile(0.9)),
-            p99: ms(h.value_at_quantile(0.99)),
-            p999: ms(h.value_at_quantile(0.999)),
-            max: ms(h.max()),
-        }
-    }
-
-    /// The figure a threshold names (`p99`, `p99.9`, `max`, `mean`), in ms.
-    fn named(&self, h: &Histogram<u64>, name: &str) -> Option<f64> {
-        match name {
-            "max" => Some(self.max),
-            "mean" | "avg" => Some(self.mean),
-            _ => {
-                let q: f64 = name.strip_prefix('p')?.parse().ok()?;
-                (q > 0.0 && q < 100.0).then(|| h.value_at_quantile(q / 100.0) as f64 / 1000.0)
-            }
-        }
-    }
-}
-
-/// One kind of request (or all of them).
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct KindReport {
-    /// Requests started.
-    pub count: u64,
-    /// Answered as expected.
-    pub ok: u64,
-    /// Not (wrong status, or no answer).
-    pub failed: u64,
-    /// Answers by status (`0`: no answer).
-    pub statuses: BTreeMap<String, u64>,
-    /// Latency from the scheduled start.
-    pub latency_ms: Percentiles,
-}
-
-/// A threshold's verdict.
-#[derive(Clone, Debug, Serialize)]
-pub struct ThresholdResult {
-    /// The rule as given.
-    pub rule: String,
-    /// Whether it held.
-    pub passed: bool,
-    /// What was observed.
-    pub observed: String,
-}
-
-/// What an open-model run measured.
-#[derive(Clone, Debug, Serialize)]
+/// What an open-model run measured (one worker's, or several merged by `load merge`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OpenReport {
+    /// [`OPEN_SCHEMA`].
+    pub schema: String,
+    /// The workers whose figures these are.
+    pub workers: Vec<usize>,
+    /// Workers in the whole run.
+    pub worker_count: usize,
     /// The target.
     pub host: String,
     /// The schedule, in words.
@@ -301,14 +240,17 @@ pub struct OpenReport {
     pub achieved_rate: f64,
     /// The schedule's length and the drain after it, in seconds.
     pub seconds: f64,
+    /// The schedule's length, in seconds (what `achieved_rate` is over).
+    pub length_seconds: f64,
     /// The pool's bound, and how many connections it opened.
     pub max_connections: usize,
     /// Connections opened.
     pub connections: usize,
-    /// Per kind (`create`, `malformed`) and `all`.
-    pub requests: BTreeMap<String, KindReport>,
-    /// Actual start minus scheduled start, of the requests sent.
-    pub lag_ms: Percentiles,
+    /// Per kind (`create`, `malformed`) and `all`: latency from the scheduled start.
+    pub requests: BTreeMap<String, RequestReport>,
+    /// Actual start minus scheduled start of the requests sent (`count`: sent; the
+    /// histogram and `latency_ms` are the lag's).
+    pub lag: RequestReport,
     /// The thresholds' verdicts.
     pub thresholds: Vec<ThresholdResult>,
     /// The read-back of every created device.
@@ -341,7 +283,7 @@ impl OpenReport {
         for (name, k) in &self.requests {
             let l = &k.latency_ms;
             let statuses: Vec<String> = k
-                .statuses
+                .status_codes
                 .iter()
                 .map(|(c, n)| format!("{c}: {n}"))
                 .collect();
@@ -349,7 +291,7 @@ impl OpenReport {
                 s,
                 "| {name} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
                 k.count,
-                k.failed,
+                k.fail,
                 l.p50,
                 l.p90,
                 l.p99,
@@ -358,7 +300,7 @@ impl OpenReport {
                 statuses.join(", ")
             );
         }
-        let l = &self.lag_ms;
+        let l = &self.lag.latency_ms;
         let _ = writeln!(
             s,
             "\nlatency from the scheduled start (HDR, 3 digits); scheduling lag p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
@@ -369,8 +311,7 @@ impl OpenReport {
             let _ = writeln!(s, "{line}");
         }
         for t in &self.thresholds {
-            let verdict = if t.passed { "held" } else { "FAILED" };
-            let _ = writeln!(s, "threshold {}: {verdict} ({})", t.rule, t.observed);
+            let _ = writeln!(s, "threshold {t}");
         }
         s.push_str(if self.passed() {
             "passed\n"
@@ -613,7 +554,15 @@ pub async fn run(host: &str, options: &Options, open: &OpenOptions) -> anyhow::R
     let integrity = attack.verify(options.integrity).await?;
     let cleanup = attack.clean_up(options.keep).await?;
     let _ = schedule_end;
-    report(host, open, &stats, &pool, seconds, integrity, cleanup)
+    report(
+        host,
+        (options, open),
+        &stats,
+        &pool,
+        seconds,
+        integrity,
+        cleanup,
+    )
 }
 
 /// Serves `GET /metrics` on `addr` (the Prometheus text format) until aborted.
@@ -644,47 +593,31 @@ async fn serve_metrics(
 
 fn report(
     host: &str,
-    open: &OpenOptions,
+    (options, open): (&Options, &OpenOptions),
     stats: &Stats,
     pool: &Pool,
     seconds: f64,
     integrity: IntegrityReport,
     cleanup: Cleanup,
 ) -> anyhow::Result<OpenReport> {
-    let mut all = histogram()?;
-    let mut total = KindReport::default();
+    let mut total = RequestReport::default();
     let mut requests = BTreeMap::new();
     for (name, kind) in KINDS.iter().zip(&stats.kinds) {
         let k = kind
             .lock()
             .map_err(|_| anyhow::anyhow!("a request panicked while recording"))?;
-        all.add(&k.latency)?;
-        let statuses: BTreeMap<String, u64> = k
+        let statuses = k
             .statuses
             .iter()
             .map(|(s, n)| (s.to_string(), *n))
             .collect();
-        for (s, n) in &statuses {
-            *total.statuses.entry(s.clone()).or_default() += n;
-        }
-        total.ok += k.ok;
-        total.failed += k.failed;
-        let count = k.ok + k.failed;
-        total.count += count;
-        if count > 0 {
-            requests.insert(
-                (*name).to_owned(),
-                KindReport {
-                    count,
-                    ok: k.ok,
-                    failed: k.failed,
-                    statuses,
-                    latency_ms: Percentiles::of(&k.latency),
-                },
-            );
+        let r = RequestReport::from_histogram(&k.latency, statuses, k.ok, k.failed);
+        total.add(&r);
+        if r.count > 0 {
+            requests.insert((*name).to_owned(), r);
         }
     }
-    total.latency_ms = Percentiles::of(&all);
+    requests.insert("all".to_owned(), total);
     let scheduled = stats.scheduled.load(Ordering::Relaxed);
     let dropped = stats.dropped.load(Ordering::Relaxed);
     let length = open.rate.duration().as_secs_f64().max(1e-9);
@@ -692,9 +625,12 @@ fn report(
     let lag = stats
         .lag
         .lock()
-        .map(|h| Percentiles::of(&h))
+        .map(|h| RequestReport::from_histogram(&h, BTreeMap::new(), h.len(), 0))
         .unwrap_or_default();
     let mut out = OpenReport {
+        schema: OPEN_SCHEMA.to_owned(),
+        workers: vec![options.worker_index],
+        worker_count: options.worker_count,
         host: host.to_owned(),
         schedule: open.rate.describe(),
         scheduled,
@@ -703,85 +639,113 @@ fn report(
         target_rate: open.rate.expected() / length,
         achieved_rate: sent as f64 / length,
         seconds,
+        length_seconds: length,
         max_connections: open.max_connections,
         connections: pool
             .opened
             .load(Ordering::Relaxed)
             .min(open.max_connections),
         requests,
-        lag_ms: lag,
+        lag,
         thresholds: Vec::new(),
         integrity,
         cleanup,
     };
-    out.thresholds = open
-        .thresholds
-        .iter()
-        .map(|rule| judge(rule, &out, &total, &all))
-        .collect();
-    out.requests.insert("all".to_owned(), total);
+    out.judge(&open.thresholds);
     Ok(out)
 }
 
-/// One threshold against the run: `NAME OP VALUE` with `<`, `<=`, `>`, `>=`.
-fn judge(rule: &str, r: &OpenReport, all: &KindReport, h: &Histogram<u64>) -> ThresholdResult {
-    let verdict = |passed: bool, observed: String| ThresholdResult {
-        rule: rule.to_owned(),
-        passed,
-        observed,
+impl OpenReport {
+    /// Judges `rules` on the report's HDR histograms (`rps`: sent per second of the
+    /// schedule; `dropped`: percent of the requests due).
+    fn judge(&mut self, rules: &[String]) {
+        let length = self.length_seconds.max(1e-9);
+        let rate = |request: Option<&str>, _: &str| match request {
+            None => Some(self.achieved_rate),
+            Some(name) => self.requests.get(name).map(|r| r.count as f64 / length),
+        };
+        let empty = RequestReport::default();
+        let view = View {
+            requests: &self.requests,
+            totals: self.requests.get("all").unwrap_or(&empty),
+            dropped: (self.scheduled > 0)
+                .then(|| 100.0 * self.dropped as f64 / self.scheduled as f64),
+            rps: &rate,
+        };
+        self.thresholds = judge_all(rules, &view);
+    }
+}
+
+/// Combines open-model reports of workers that ran side by side: counts, rates and
+/// histograms summed, percentiles recomputed, and the thresholds judged again on the
+/// merged figures.
+pub fn merge(reports: &[OpenReport]) -> Result<OpenReport, String> {
+    let Some(first) = reports.first() else {
+        return Err("nothing to merge".to_owned());
     };
-    let compact: String = rule.chars().filter(|c| !c.is_whitespace()).collect();
-    let Some(at) = compact.find(['<', '>']) else {
-        return verdict(false, "not NAME<VALUE".to_owned());
-    };
-    let (name, rest) = compact.split_at(at);
-    let (op, value) = match rest.strip_prefix("<=").or(rest.strip_prefix(">=")) {
-        Some(v) => (&rest[..2], v),
-        None => (&rest[..1], &rest[1..]),
-    };
-    let holds = |observed: f64, limit: f64| match op {
-        "<" => observed < limit,
-        "<=" => observed <= limit,
-        ">" => observed > limit,
-        _ => observed >= limit,
-    };
-    let percent = |v: &str| v.strip_suffix('%').and_then(|p| p.parse::<f64>().ok());
-    let share = |n: u64, of: u64| 100.0 * n as f64 / of.max(1) as f64;
-    match name {
-        "error-rate" | "dropped" => {
-            let Some(limit) = percent(value) else {
-                return verdict(false, format!("'{value}' is not a percentage"));
-            };
-            let observed = if name == "dropped" {
-                share(r.dropped, r.scheduled)
-            } else {
-                share(all.failed, all.count)
-            };
-            verdict(holds(observed, limit), format!("{observed:.3}%"))
-        }
-        "rps" => match value.parse::<f64>() {
-            Ok(limit) => verdict(
-                holds(r.achieved_rate, limit),
-                format!("{:.1} req/s", r.achieved_rate),
-            ),
-            Err(_) => verdict(false, format!("'{value}' is not a rate")),
+    let mut out = OpenReport {
+        workers: Vec::new(),
+        scheduled: 0,
+        sent: 0,
+        dropped: 0,
+        target_rate: 0.0,
+        achieved_rate: 0.0,
+        seconds: 0.0,
+        max_connections: 0,
+        connections: 0,
+        requests: BTreeMap::new(),
+        lag: RequestReport::default(),
+        thresholds: Vec::new(),
+        integrity: IntegrityReport {
+            mode: first.integrity.mode.clone(),
+            ..IntegrityReport::default()
         },
-        _ => {
-            let Ok(limit) = crate::text::parse_duration(value) else {
-                return verdict(false, format!("'{value}' is not a duration"));
-            };
-            match all.latency_ms.named(h, name) {
-                Some(observed) => verdict(
-                    holds(observed, limit.as_secs_f64() * 1000.0),
-                    format!("{observed:.3} ms"),
-                ),
-                None => verdict(
-                    false,
-                    format!("'{name}' is not p50, p99, p99.9, max or mean"),
-                ),
+        cleanup: Cleanup::default(),
+        ..first.clone()
+    };
+    let mut rules: Vec<String> = Vec::new();
+    for r in reports {
+        if r.schema != OPEN_SCHEMA {
+            return Err(format!(
+                "a report of schema '{}', not {OPEN_SCHEMA}",
+                r.schema
+            ));
+        }
+        if r.host != first.host {
+            return Err(format!(
+                "reports of different targets: {} and {}",
+                first.host, r.host
+            ));
+        }
+        if let Some(w) = r.workers.iter().find(|w| out.workers.contains(w)) {
+            return Err(format!("worker {w} appears twice"));
+        }
+        out.workers.extend(&r.workers);
+        out.worker_count = out.worker_count.max(r.worker_count);
+        out.scheduled += r.scheduled;
+        out.sent += r.sent;
+        out.dropped += r.dropped;
+        out.target_rate += r.target_rate;
+        out.achieved_rate += r.achieved_rate;
+        out.seconds = out.seconds.max(r.seconds);
+        out.length_seconds = out.length_seconds.max(r.length_seconds);
+        out.max_connections += r.max_connections;
+        out.connections += r.connections;
+        for (k, v) in &r.requests {
+            out.requests.entry(k.clone()).or_default().add(v);
+        }
+        out.lag.add(&r.lag);
+        out.integrity.add(&r.integrity);
+        out.cleanup.add(&r.cleanup);
+        for t in &r.thresholds {
+            if !rules.contains(&t.rule) {
+                rules.push(t.rule.clone());
             }
         }
     }
+    out.workers.sort_unstable();
+    out.judge(&rules);
+    Ok(out)
 }
 
 /// One step of [`find_max`]: a constant rate, and whether the thresholds held at it.
@@ -886,7 +850,7 @@ pub async fn find_max(
             rate,
             achieved: r.achieved_rate,
             p99_ms: all.latency_ms.p99,
-            error_rate: share(all.failed, all.count),
+            error_rate: share(all.fail, all.count),
             dropped: share(r.dropped, r.scheduled),
             held: ok,
             failed: r
@@ -963,43 +927,98 @@ mod tests {
         assert!(Rate::constant(f64::NAN, Duration::from_secs(1)).is_err());
     }
 
-    #[test]
-    fn thresholds_read_the_hdr_histogram() {
+    fn report_of(latencies_ms: impl Iterator<Item = u64>, failed: u64, dropped: u64) -> OpenReport {
         let mut h = histogram().unwrap();
-        for us in 1..=1000u64 {
-            h.record(us * 1000).unwrap(); // 1 ms .. 1 s
+        for ms in latencies_ms {
+            h.record(ms * 1000).unwrap();
         }
-        let all = KindReport {
-            count: 1000,
-            ok: 990,
-            failed: 10,
-            statuses: BTreeMap::new(),
-            latency_ms: Percentiles::of(&h),
-        };
-        let r = OpenReport {
-            host: String::new(),
+        let ok = h.len() - failed;
+        let all = RequestReport::from_histogram(&h, BTreeMap::new(), ok, failed);
+        OpenReport {
+            schema: OPEN_SCHEMA.to_owned(),
+            workers: vec![0],
+            worker_count: 1,
+            host: "http://127.0.0.1:1".to_owned(),
             schedule: String::new(),
-            scheduled: 1010,
-            sent: 1000,
-            dropped: 10,
-            target_rate: 100.0,
+            scheduled: all.count + dropped,
+            sent: all.count,
+            dropped,
+            target_rate: 101.0,
             achieved_rate: 99.0,
             seconds: 10.0,
+            length_seconds: 10.0,
             max_connections: 8,
             connections: 8,
-            requests: BTreeMap::new(),
-            lag_ms: Percentiles::default(),
+            requests: BTreeMap::from([("all".to_owned(), all.clone()), ("create".to_owned(), all)]),
+            lag: RequestReport::default(),
             thresholds: Vec::new(),
             integrity: IntegrityReport::default(),
             cleanup: Cleanup::default(),
+        }
+    }
+
+    #[test]
+    fn thresholds_read_the_hdr_histogram() {
+        let mut r = report_of(1..=1000, 10, 10); // 1 ms .. 1 s
+        let mut held = |rule: &str| {
+            r.judge(&[rule.to_owned()]);
+            r.thresholds[0].passed
         };
-        let held = |rule: &str| judge(rule, &r, &all, &h).passed;
         assert!(held("p99 < 1s") && !held("p99<900ms"));
         assert!(held("p50<=501ms") && !held("p50<400ms"));
+        // 999 ms, kept to 3 significant digits (HDR reports the bucket's top, 999.4 ms).
+        assert!(
+            held("p99.9<=999.5ms") && !held("p99.9<998ms"),
+            "{:?}",
+            r.thresholds
+        );
         assert!(held("max<1001ms") && !held("max<999ms"));
         assert!(held("error-rate<1.5%") && !held("error-rate<0.5%"));
         assert!(held("dropped<1%") && !held("dropped<0.5%"));
         assert!(held("rps>=99") && !held("rps>100"));
+        assert!(held("p99<1s for create") && !held("p99<1s for malformed"));
         assert!(!held("p100<1s") && !held("bogus") && !held("p99<soon"));
+    }
+
+    /// Two workers' reports merged: counts and rates summed, percentiles and thresholds
+    /// from the merged histogram (one worker fast, one slow: neither alone breaks p90).
+    #[test]
+    fn open_reports_merge_histograms_and_judge_again() {
+        let mut fast = report_of(std::iter::repeat_n(2, 900), 0, 0);
+        let mut slow = report_of(std::iter::repeat_n(500, 100), 0, 5);
+        slow.workers = vec![1];
+        for r in [&mut fast, &mut slow] {
+            r.worker_count = 2;
+            r.judge(&["p90<600ms".to_owned(), "dropped<0.6%".to_owned()]);
+        }
+        assert!(fast.thresholds.iter().all(|t| t.passed));
+        assert!(!slow.thresholds[1].passed, "{:?}", slow.thresholds);
+        let m = merge(&[fast.clone(), slow.clone()]).unwrap();
+        assert_eq!(m.workers, [0, 1]);
+        assert_eq!((m.sent, m.dropped, m.scheduled), (1000, 5, 1005));
+        assert_eq!(m.achieved_rate, 198.0);
+        let all = &m.requests["all"];
+        assert_eq!(all.count, 1000);
+        // 900 at 2 ms, 100 at 500 ms: p90 is 2 ms (HDR: within 0.1%), p99 500 ms.
+        assert!(
+            (all.latency_ms.p90 - 2.0).abs() < 0.002,
+            "{:?}",
+            all.latency_ms
+        );
+        assert!(
+            (all.latency_ms.p99 - 500.0).abs() < 0.5,
+            "{:?}",
+            all.latency_ms
+        );
+        assert!(m.thresholds[0].passed, "{:?}", m.thresholds);
+        assert!(
+            m.thresholds[1].passed,
+            "0.5% dropped of all: {:?}",
+            m.thresholds
+        );
+        assert!(merge(&[fast.clone(), fast]).is_err(), "a worker twice");
+        let text = serde_json::to_string(&slow).unwrap();
+        let back: OpenReport = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, slow);
     }
 }

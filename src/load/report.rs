@@ -11,6 +11,7 @@ use goose::metrics::GooseMetrics;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use super::threshold::{Figures, Metric, ThresholdResult, judge_all};
 use super::{IntegrityReport, Options};
 use crate::target::Cleanup;
 
@@ -57,6 +58,9 @@ pub struct Latency {
     pub p95: f64,
     /// 99th percentile.
     pub p99: f64,
+    /// 99.9th percentile.
+    #[serde(default)]
+    pub p999: f64,
     /// Slowest.
     pub max: f64,
 }
@@ -115,7 +119,7 @@ impl Latencies {
 }
 
 impl RequestReport {
-    fn add(&mut self, other: &RequestReport) {
+    pub(crate) fn add(&mut self, other: &RequestReport) {
         let first = self.count == 0;
         self.count += other.count;
         self.success += other.success;
@@ -142,7 +146,8 @@ impl RequestReport {
         if total == 0 {
             return 0;
         }
-        let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+        // A hair under, so 0.999 of 1,000 is rank 999 whatever the rounding of 0.999.
+        let rank = ((q * total as f64 - 1e-7).ceil() as u64).clamp(1, total);
         let mut seen = 0;
         for (floor, n) in &self.histogram_us {
             seen += n;
@@ -166,8 +171,93 @@ impl RequestReport {
             p90: ms(self.quantile_us(0.90)),
             p95: ms(self.quantile_us(0.95)),
             p99: ms(self.quantile_us(0.99)),
+            p999: ms(self.quantile_us(0.999)),
             max: ms(self.max_us),
         };
+    }
+
+    /// A request kind's figures from its HDR histogram and counts.
+    pub(crate) fn from_histogram(
+        h: &Histogram<u64>,
+        status_codes: BTreeMap<String, u64>,
+        success: u64,
+        fail: u64,
+    ) -> RequestReport {
+        let mut r = RequestReport {
+            count: success + fail,
+            success,
+            fail,
+            status_codes,
+            histogram_us: h
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+            total_time_us: (h.mean() * h.len() as f64).round() as u64,
+            min_us: if h.is_empty() { 0 } else { h.min() },
+            max_us: if h.is_empty() { 0 } else { h.max() },
+            latency_ms: Latency::default(),
+        };
+        r.derive();
+        r
+    }
+
+    /// The latency figure a threshold names, in ms (`None`: no times).
+    fn figure_ms(&self, metric: Metric) -> Option<f64> {
+        let timed: u64 = self.histogram_us.values().sum();
+        if timed == 0 {
+            return None;
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        match metric {
+            Metric::Quantile(q) => Some(ms(self.quantile_us(q))),
+            Metric::Mean => Some(self.latency_ms.mean),
+            Metric::Max => Some(ms(self.max_us)),
+            _ => None,
+        }
+    }
+}
+
+/// An rps rule's figure, for (request, rule), where a source knows it (`Some(None)`: it
+/// knows the rule had no samples).
+type RuleRps<'a> = dyn Fn(Option<&str>, &str) -> Option<Option<f64>> + 'a;
+
+/// What thresholds read from a report's requests, in either model.
+pub(crate) struct View<'a> {
+    /// Per request name.
+    pub requests: &'a BTreeMap<String, RequestReport>,
+    /// All together.
+    pub totals: &'a RequestReport,
+    /// Dropped requests, percent of due (open model).
+    pub dropped: Option<f64>,
+    /// Requests per second for (request, rule).
+    pub rps: &'a dyn Fn(Option<&str>, &str) -> Option<f64>,
+}
+
+impl View<'_> {
+    fn request(&self, request: Option<&str>) -> Option<&RequestReport> {
+        match request {
+            Some(name) => self.requests.get(name),
+            None => Some(self.totals),
+        }
+    }
+}
+
+impl Figures for View<'_> {
+    fn latency_ms(&self, request: Option<&str>, metric: Metric) -> Option<f64> {
+        self.request(request)?.figure_ms(metric)
+    }
+
+    fn error_rate(&self, request: Option<&str>) -> Option<f64> {
+        let r = self.request(request)?;
+        (r.count > 0).then(|| 100.0 * r.fail as f64 / r.count as f64)
+    }
+
+    fn dropped(&self) -> Option<f64> {
+        self.dropped
+    }
+
+    fn rps(&self, request: Option<&str>, rule: &str) -> Option<f64> {
+        (self.rps)(request, rule)
     }
 }
 
@@ -192,7 +282,11 @@ pub struct WorkerReport {
     pub totals: RequestReport,
     /// Requests per second: each worker's count over its duration, summed.
     pub requests_per_second: f64,
-    /// Thresholds that failed.
+    /// Every `--threshold` rule's verdict, judged on the HDR figures (after a merge, on
+    /// the merged ones).
+    #[serde(default)]
+    pub thresholds: Vec<ThresholdResult>,
+    /// The rules that failed, `rule: observed`.
     pub failed_thresholds: Vec<String>,
     /// The integrity pass, summed.
     pub integrity: IntegrityReport,
@@ -211,7 +305,7 @@ impl WorkerReport {
         options: &Options,
         metrics: &GooseMetrics,
         latencies: &Latencies,
-        failed_thresholds: &[String],
+        (rules, goose_verdicts): (&[String], &[goose::threshold::ThresholdResult]),
         (integrity, cleanup): (&IntegrityReport, &Cleanup),
         elapsed: Duration,
         generation: Duration,
@@ -247,7 +341,7 @@ impl WorkerReport {
             requests.insert(key.clone(), r);
         }
         let duration = elapsed.as_secs_f64();
-        WorkerReport {
+        let mut out = WorkerReport {
             schema: SCHEMA.to_owned(),
             target: target.to_owned(),
             workers: vec![options.worker_index],
@@ -257,12 +351,57 @@ impl WorkerReport {
             requests_per_second: totals.count as f64 / (metrics.duration.max(1) as f64),
             requests,
             totals,
-            failed_thresholds: failed_thresholds.to_vec(),
+            thresholds: Vec::new(),
+            failed_thresholds: Vec::new(),
             integrity: integrity.clone(),
             cleanup: cleanup.clone(),
             generation_seconds: generation.as_secs_f64(),
             cpu_seconds: cpu.map(|c| c.as_secs_f64()),
+        };
+        // An rps rule reads goose's figure: requests per second while it held its users
+        // steady (Maintain); the latencies and error rates are the HDR histograms'.
+        let goose_rps = |_: Option<&str>, rule: &str| -> Option<Option<f64>> {
+            goose_verdicts
+                .iter()
+                .find(|g| g.rule.trim() == rule)
+                .map(|g| g.value)
+        };
+        out.judge(rules, &goose_rps);
+        // A rule that stopped the run while it went failed, whatever the end says.
+        for t in &mut out.thresholds {
+            if let Some(g) = goose_verdicts
+                .iter()
+                .find(|g| g.aborted && g.rule.trim() == t.rule)
+            {
+                t.passed = false;
+                t.observed = format!(
+                    "{} at the end; goose stopped the run on it at {}",
+                    t.observed, g.observed
+                );
+            }
         }
+        out.failed_thresholds = failed(&out.thresholds);
+        out
+    }
+
+    /// Judges `rules` on the report's HDR figures; an rps rule on `rps(request, rule)`
+    /// where that knows the rule, else on the requests over the report's duration.
+    fn judge(&mut self, rules: &[String], rps: &RuleRps<'_>) {
+        let seconds = self.duration_seconds.max(1e-9);
+        let own = |request: Option<&str>| match request {
+            None => Some(self.requests_per_second),
+            Some(name) => self.requests.get(name).map(|r| r.count as f64 / seconds),
+        };
+        let rate =
+            |request: Option<&str>, rule: &str| rps(request, rule).unwrap_or_else(|| own(request));
+        let view = View {
+            requests: &self.requests,
+            totals: &self.totals,
+            dropped: None,
+            rps: &rate,
+        };
+        self.thresholds = judge_all(rules, &view);
+        self.failed_thresholds = failed(&self.thresholds);
     }
 
     /// Whether the run passed: no failed threshold, no lost or altered write.
@@ -333,17 +472,32 @@ impl WorkerReport {
                 share * 100.0
             );
         }
-        for t in &self.failed_thresholds {
-            let _ = writeln!(s, "threshold failed: {t}");
+        for t in &self.thresholds {
+            let _ = writeln!(s, "threshold {t}");
+        }
+        if self.thresholds.is_empty() {
+            for t in &self.failed_thresholds {
+                let _ = writeln!(s, "threshold failed: {t}");
+            }
         }
         let _ = writeln!(s, "{}", if self.passed() { "passed" } else { "FAILED" });
         s
     }
 }
 
+/// `rule: observed` for each rule that failed.
+pub(crate) fn failed(results: &[ThresholdResult]) -> Vec<String> {
+    results
+        .iter()
+        .filter(|t| !t.passed)
+        .map(|t| format!("{}: {}", t.rule, t.observed))
+        .collect()
+}
+
 /// Combines worker reports: counts and histograms summed, percentiles recomputed from
 /// the merged histograms, request rates summed (the workers ran side by side), the
-/// longest duration kept, integrity summed.
+/// longest duration kept, integrity summed, and the thresholds judged again on the merged
+/// figures (an rps rule on the sum of the workers' rates).
 pub fn merge(reports: &[WorkerReport]) -> Result<WorkerReport, String> {
     let Some(first) = reports.first() else {
         return Err("nothing to merge".to_owned());
@@ -355,6 +509,7 @@ pub fn merge(reports: &[WorkerReport]) -> Result<WorkerReport, String> {
         requests: BTreeMap::new(),
         totals: RequestReport::default(),
         requests_per_second: 0.0,
+        thresholds: Vec::new(),
         failed_thresholds: Vec::new(),
         integrity: IntegrityReport {
             mode: first.integrity.mode.clone(),
@@ -387,24 +542,54 @@ pub fn merge(reports: &[WorkerReport]) -> Result<WorkerReport, String> {
             out.requests.entry(k.clone()).or_default().add(v);
         }
         out.totals.add(&r.totals);
+        out.integrity.add(&r.integrity);
+        out.cleanup.add(&r.cleanup);
+        out.generation_seconds += r.generation_seconds;
+        out.cpu_seconds = out.cpu_seconds.zip(r.cpu_seconds).map(|(a, b)| a + b);
+    }
+    out.workers.sort_unstable();
+    let mut rules: Vec<String> = Vec::new();
+    for t in reports.iter().flat_map(|r| &r.thresholds) {
+        if !rules.contains(&t.rule) {
+            rules.push(t.rule.clone());
+        }
+    }
+    let summed_rps = |_: Option<&str>, rule: &str| -> Option<Option<f64>> {
+        let values: Option<Vec<Option<f64>>> = reports
+            .iter()
+            .map(|r| {
+                r.thresholds
+                    .iter()
+                    .find(|t| t.rule == rule)
+                    .map(|t| t.value)
+            })
+            .collect();
+        let values: Option<Vec<f64>> = values?.into_iter().collect();
+        Some(values.map(|v| v.iter().sum()))
+    };
+    out.judge(&rules, &summed_rps);
+    // A rule a worker's goose stopped its run on stays failed.
+    for r in reports {
+        for t in r
+            .thresholds
+            .iter()
+            .filter(|t| t.observed.contains("goose stopped"))
+        {
+            if let Some(m) = out.thresholds.iter_mut().find(|m| m.rule == t.rule) {
+                m.passed = false;
+                m.observed = format!("{}; worker {:?}: {}", m.observed, r.workers, t.observed);
+            }
+        }
+    }
+    out.failed_thresholds = failed(&out.thresholds);
+    // Reports written before verdicts were kept name only what failed.
+    for r in reports.iter().filter(|r| r.thresholds.is_empty()) {
         out.failed_thresholds.extend(
             r.failed_thresholds
                 .iter()
                 .map(|t| format!("worker {:?}: {t}", r.workers)),
         );
-        let i = &mut out.integrity;
-        i.created += r.integrity.created;
-        i.checked += r.integrity.checked;
-        i.lost += r.integrity.lost;
-        i.altered += r.integrity.altered;
-        i.unanswered += r.integrity.unanswered;
-        i.examples.extend(r.integrity.examples.iter().cloned());
-        out.cleanup.add(&r.cleanup);
-        out.generation_seconds += r.generation_seconds;
-        out.cpu_seconds = out.cpu_seconds.zip(r.cpu_seconds).map(|(a, b)| a + b);
     }
-    out.integrity.examples.truncate(20);
-    out.workers.sort_unstable();
     Ok(out)
 }
 
@@ -486,5 +671,70 @@ mod tests {
         assert_eq!(m.latency_ms.p50, 1.0);
         assert_eq!(m.latency_ms.p90, 100.0);
         assert_eq!((m.min_us, m.max_us), (1_000, 100_000));
+    }
+
+    fn worker(index: usize, times: &[(u64, u64)], rps: f64) -> WorkerReport {
+        let r = request(times);
+        let mut w = WorkerReport {
+            schema: SCHEMA.to_owned(),
+            target: "http://127.0.0.1:1".to_owned(),
+            workers: vec![index],
+            worker_count: 2,
+            duration_seconds: 10.0,
+            users: 2,
+            requests: BTreeMap::from([("POST /me/devices".to_owned(), r.clone())]),
+            totals: r,
+            requests_per_second: rps,
+            thresholds: Vec::new(),
+            failed_thresholds: Vec::new(),
+            integrity: IntegrityReport::default(),
+            cleanup: Cleanup::default(),
+            generation_seconds: 0.0,
+            cpu_seconds: None,
+        };
+        // goose's rps figure (its Maintain window) for the rps rule.
+        let goose = |_: Option<&str>, rule: &str| (rule == "rps>=150").then_some(Some(rps * 0.9));
+        w.judge(
+            &[
+                "p90<50ms".to_owned(),
+                "rps>=150".to_owned(),
+                "p99<1s for POST /me/devices".to_owned(),
+            ],
+            &goose,
+        );
+        w
+    }
+
+    /// Thresholds are judged on the HDR figures, and again after a merge on the merged
+    /// ones, never carried over: worker b breaks p90 alone, the two together hold it;
+    /// each misses the rate alone (goose's figure), together they make it.
+    #[test]
+    fn merged_reports_judge_the_thresholds_again() {
+        let a = worker(0, &[(1_000, 95), (100_000, 5)], 100.0);
+        let b = worker(1, &[(1_000, 85), (100_000, 15)], 100.0);
+        assert!(a.thresholds[0].passed, "{:?}", a.thresholds);
+        assert!(!b.thresholds[0].passed && b.thresholds[0].value == Some(100.0));
+        for w in [&a, &b] {
+            assert_eq!(w.thresholds[1].value, Some(90.0));
+            assert!(!w.thresholds[1].passed && w.thresholds[2].passed);
+        }
+        assert_eq!(a.failed_thresholds, ["rps>=150: 90.0 req/s"]);
+        let m = merge(&[a, b]).unwrap();
+        // 20 of 200 at 100 ms: the 180th time, p90, is 1 ms.
+        assert_eq!(m.thresholds[0].value, Some(1.0));
+        assert!(m.thresholds[0].passed, "{:?}", m.thresholds);
+        assert!(m.thresholds[1].passed && m.thresholds[1].value == Some(180.0));
+        assert!(m.thresholds[2].passed);
+        assert!(m.failed_thresholds.is_empty() && m.passed());
+        // With p90 at 1 ms the 181st time is the first slow one: p90.5 breaks.
+        let mut m = m;
+        let none = |_: Option<&str>, _: &str| None;
+        m.judge(&["p90.5<50ms".to_owned(), "rps>=150".to_owned()], &none);
+        assert_eq!(m.failed_thresholds, ["p90.5<50ms: 100.000 ms"]);
+        assert_eq!(
+            m.thresholds[1].value,
+            Some(200.0),
+            "rate over the report's length"
+        );
     }
 }
