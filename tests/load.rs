@@ -533,7 +533,6 @@ async fn the_open_model_shows_a_stall_the_closed_model_hides() {
         rate: load::open::Rate::constant(200.0, Duration::from_secs(7)).unwrap(),
         max_connections: 512,
         thresholds: vec!["p99<100ms".to_owned(), "dropped<1%".to_owned()],
-        metrics_addr: None,
     };
     let o = load::open::run(&url, &opts, &open).await.unwrap();
     let all = &o.requests["all"];
@@ -678,27 +677,10 @@ async fn find_max_finds_the_rate_a_rate_limited_target_holds() {
 /// `--metrics-addr`: while the open model runs, a real HTTP client scrapes its counters
 /// and latency histograms in the Prometheus text format; the buckets are cumulative and
 /// end at the count.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_open_models_metrics_are_scraped_while_it_runs() {
-    let _one = GOOSE.lock().await;
-    let server = Ephemeral::start(devices_harness::Profile::seed().clone())
-        .await
-        .unwrap();
-    let users = server.users().to_vec();
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let open = load::open::OpenOptions {
-        rate: load::open::Rate::constant(200.0, Duration::from_secs(3)).unwrap(),
-        max_connections: 64,
-        thresholds: Vec::new(),
-        metrics_addr: Some(addr),
-    };
-    let url = server.running.url();
-    let opts = options(&users);
-    let run = tokio::spawn(async move { load::open::run(&url, &opts, &open).await });
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+/// Scrapes `http://ADDR/metrics` with a real HTTP client: the body, after checking the
+/// content type and that every latency histogram's buckets are cumulative and end at its
+/// count.
+async fn scrape(addr: std::net::SocketAddr) -> String {
     let scraped = reqwest::get(format!("http://{addr}/metrics"))
         .await
         .unwrap();
@@ -712,35 +694,111 @@ async fn the_open_models_metrics_are_scraped_while_it_runs() {
         "{content_type}"
     );
     let text = scraped.text().await.unwrap();
-    let value = |prefix: &str| -> f64 {
-        text.lines()
-            .find(|l| l.starts_with(prefix))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
-    };
-    let scheduled = value("devices_harness_scheduled_total ");
-    assert!(
-        scheduled > 100.0 && scheduled < 600.0,
-        "{scheduled}\n{text}"
-    );
     assert!(text.contains("# TYPE devices_harness_latency_seconds histogram"));
+    assert!(text.contains("# TYPE devices_harness_responses_total counter"));
+    text
+}
+
+/// The value of the first sample line starting with `prefix`.
+fn sample(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+}
+
+/// A request's latency buckets: 15 of them, cumulative, the last its count.
+fn buckets_of(text: &str, request: &str) -> Vec<f64> {
+    let prefix = format!("devices_harness_latency_seconds_bucket{{request=\"{request}\"");
     let buckets: Vec<f64> = text
         .lines()
-        .filter(|l| l.starts_with("devices_harness_latency_seconds_bucket{kind=\"create\""))
+        .filter(|l| l.starts_with(&prefix))
         .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
         .collect();
     assert!(
         buckets.len() == 15 && buckets.windows(2).all(|w| w[0] <= w[1]),
         "{text}"
     );
-    let count = value("devices_harness_latency_seconds_count{kind=\"create\"}");
+    let count = sample(
+        text,
+        &format!("devices_harness_latency_seconds_count{{request=\"{request}\"}}"),
+    );
     assert_eq!(buckets.last().copied(), Some(count));
-    assert!(value("devices_harness_responses_total{kind=\"create\",status=\"201\"}") > 0.0);
+    buckets
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_metrics_are_scraped_while_either_model_runs() {
+    let _one = GOOSE.lock().await;
+    let server = Ephemeral::start(devices_harness::Profile::seed().clone())
+        .await
+        .unwrap();
+    let users = server.users().to_vec();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    };
+
+    // The open model.
+    let addr = free();
+    let open = load::open::OpenOptions {
+        rate: load::open::Rate::constant(200.0, Duration::from_secs(3)).unwrap(),
+        max_connections: 64,
+        thresholds: Vec::new(),
+    };
+    let url = server.running.url();
+    let mut opts = options(&users);
+    opts.metrics_addr = Some(addr);
+    let run = tokio::spawn(async move { load::open::run(&url, &opts, &open).await });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let text = scrape(addr).await;
+    let scheduled = sample(&text, "devices_harness_scheduled_total ");
+    assert!(
+        scheduled > 100.0 && scheduled < 600.0,
+        "{scheduled}\n{text}"
+    );
+    buckets_of(&text, "create");
+    assert!(
+        sample(
+            &text,
+            "devices_harness_responses_total{request=\"create\",status=\"201\"}"
+        ) > 0.0
+    );
+    assert!(text.contains("devices_harness_schedule_lag_seconds_count "));
     let report = run.await.unwrap().unwrap();
-    server.stop().await;
     assert_eq!(report.scheduled, 600, "{}", report.summary());
     // The endpoint ends with the run.
+    assert!(
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .is_err()
+    );
+
+    // goose's closed model: the same families from the HDR histograms it records.
+    let addr = free();
+    let mut opts = options(&users);
+    opts.metrics_addr = Some(addr);
+    let config = goose(&server.running.url(), 2, 3);
+    let run = tokio::spawn(async move { load::run(config, &opts, Duration::from_secs(20)).await });
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let text = scrape(addr).await;
+    let created = sample(
+        &text,
+        "devices_harness_responses_total{request=\"POST /me/devices\",status=\"201\"}",
+    );
+    assert!(created > 0.0, "{text}");
+    let mid = buckets_of(&text, "POST /me/devices");
+    let outcome = run.await.unwrap().unwrap();
+    server.stop().await;
+    let total = outcome.report.requests["POST /me/devices"].count as f64;
+    assert!(
+        mid[14] < total,
+        "the scrape came mid-run: {} of {total}",
+        mid[14]
+    );
     assert!(
         reqwest::get(format!("http://{addr}/metrics"))
             .await

@@ -88,8 +88,8 @@ pub struct LoadArgs {
     /// halvings of the gap: the highest rate held.
     #[arg(long, conflicts_with = "rate_stages")]
     pub find_max: bool,
-    /// While the open model runs, serve its counters and latency histograms in the
-    /// Prometheus text format at `http://ADDR/metrics` (`127.0.0.1:9464`).
+    /// While the load runs (either model), serve its counters and latency histograms in
+    /// the Prometheus text format at `http://ADDR/metrics` (`127.0.0.1:9464`).
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// goose's options (`--users`, `--increase-rate`, `--run-time`, `--threshold`,
@@ -157,6 +157,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<u8> {
         worker_count: args.worker_count,
         payload_pool: args.payload_pool,
         client: args.client,
+        metrics_addr: args.metrics_addr,
         ..Options::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -294,7 +295,6 @@ fn open_options(
         rate,
         max_connections: args.max_connections,
         thresholds: goose.threshold.clone(),
-        metrics_addr: args.metrics_addr,
     }))
 }
 

@@ -198,7 +198,9 @@ async fn send_goose(
         request.status_code,
     );
     let method = method_label(&out.method);
-    shared.latencies.record(request.user, method, out.name, us);
+    shared
+        .latencies
+        .record(request.user, (method, out.name), us, request.status_code);
     let answer = match response {
         Ok(mut r) => {
             let status = r.status().as_u16();
@@ -241,7 +243,9 @@ async fn send_direct(
         .timeline
         .record(index, shared.since_start(), us, status);
     let method = method_label(&out.method);
-    shared.latencies.record(index, method, out.name, us);
+    shared
+        .latencies
+        .record(index, (method, out.name), us, status);
     (
         Sent::Direct {
             method,

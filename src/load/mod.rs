@@ -25,6 +25,7 @@ use crate::target::{Cleanup, Credentials, Transport};
 
 mod client;
 mod integrity;
+pub mod metrics;
 pub mod open;
 mod report;
 mod scenarios;
@@ -100,6 +101,9 @@ pub struct Options {
     pub client: Client,
     /// Longest wait for one request (the direct client's; goose's is `--timeout`).
     pub request_timeout: Duration,
+    /// Serve the counters and latency histograms in the Prometheus text format at
+    /// `http://ADDR/metrics` while the attack lasts ([`metrics`]).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for Options {
@@ -122,6 +126,7 @@ impl Default for Options {
             payload_pool: 4096,
             client: Client::Auto,
             request_timeout: Duration::from_secs(10),
+            metrics_addr: None,
         }
     }
 }
@@ -429,6 +434,13 @@ pub async fn run(
     let options = &options;
     let cpu_before = process_cpu();
     let attack = Attack::new(&host, options)?;
+    let live = match options.metrics_addr {
+        Some(addr) => {
+            let shared = Arc::clone(&attack.shared);
+            Some(metrics::serve(addr, Arc::new(move || shared.latencies.prometheus())).await?)
+        }
+        None => None,
+    };
     if goose.telnet_host.is_none() && goose.telnet_port.is_none() {
         goose.no_telnet = true;
     }
@@ -451,6 +463,9 @@ pub async fn run(
         None => execute.await,
     };
     let elapsed = started.elapsed();
+    if let Some(server) = live {
+        server.abort();
+    }
     let cpu = process_cpu()
         .zip(cpu_before)
         .map(|(a, b)| a.saturating_sub(b));

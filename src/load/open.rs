@@ -26,6 +26,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::client::{self, Connection, Direct};
+use super::metrics;
 use super::report::View;
 use super::scenarios;
 use super::threshold::{ThresholdResult, judge_all};
@@ -203,12 +204,9 @@ pub struct OpenOptions {
     pub rate: Rate,
     /// The most connections open at once (each carries one request at a time).
     pub max_connections: usize,
-    /// Pass/fail rules: `p99<250ms`, `p99.9<1s`, `max<2s`, `mean<10ms`, `error-rate<1%`,
-    /// `dropped<1%`, `rps>=1000`.
+    /// Pass/fail rules ([`super::threshold`]): `p99<250ms`, `p99.9<1s`, `max<2s`,
+    /// `mean<10ms`, `error-rate<1%`, `dropped<1%`, `rps>=1000`.
     pub thresholds: Vec<String>,
-    /// Serve the counters and histograms in the Prometheus text format at
-    /// `http://ADDR/metrics` while the run lasts.
-    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// The schema id of an open-model report.
@@ -362,59 +360,40 @@ impl Stats {
         })
     }
 
-    /// The counters and histograms in the Prometheus text format (version 0.0.4), the
-    /// latency histograms with fixed buckets read from the HDR ones.
+    /// The counters and histograms in the Prometheus text format ([`metrics`]).
     fn prometheus(&self) -> String {
-        const BUCKETS_S: [f64; 14] = [
-            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-        ];
         let mut s = String::with_capacity(4096);
-        let counter = |s: &mut String, name: &str, help: &str, value: u64| {
-            let _ = write!(
-                s,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
-            );
-        };
-        counter(
+        metrics::counter(
             &mut s,
             "devices_harness_scheduled_total",
             "Requests the open model's schedule made due.",
             self.scheduled.load(Ordering::Relaxed),
         );
-        counter(
+        metrics::counter(
             &mut s,
             "devices_harness_dropped_total",
             "Requests due when every connection was busy: the generator could not keep up.",
             self.dropped.load(Ordering::Relaxed),
         );
-        s.push_str("# HELP devices_harness_responses_total Answers by kind and status (0: none).\n# TYPE devices_harness_responses_total counter\n");
-        let mut histograms = String::new();
-        histograms.push_str("# HELP devices_harness_latency_seconds Latency from the scheduled start.\n# TYPE devices_harness_latency_seconds histogram\n");
-        for (name, kind) in KINDS.iter().zip(&self.kinds) {
-            let Ok(k) = kind.lock() else { continue };
-            for (status, n) in &k.statuses {
-                let _ = writeln!(
-                    s,
-                    "devices_harness_responses_total{{kind=\"{name}\",status=\"{status}\"}} {n}"
-                );
-            }
-            let h = &k.latency;
-            for le in BUCKETS_S {
-                let us = (le * 1e6) as u64;
-                let n = h.count_between(0, us);
-                let _ = writeln!(
-                    histograms,
-                    "devices_harness_latency_seconds_bucket{{kind=\"{name}\",le=\"{le}\"}} {n}"
-                );
-            }
-            let count = h.len();
-            let sum = h.mean() * count as f64 / 1e6;
-            let _ = write!(
-                histograms,
-                "devices_harness_latency_seconds_bucket{{kind=\"{name}\",le=\"+Inf\"}} {count}\ndevices_harness_latency_seconds_sum{{kind=\"{name}\"}} {sum}\ndevices_harness_latency_seconds_count{{kind=\"{name}\"}} {count}\n"
+        let kinds: Vec<_> = self.kinds.iter().filter_map(|k| k.lock().ok()).collect();
+        let series: Vec<metrics::Series<'_>> = KINDS
+            .iter()
+            .zip(&kinds)
+            .map(|(name, k)| metrics::Series {
+                request: name,
+                latency: &k.latency,
+                statuses: &k.statuses,
+            })
+            .collect();
+        metrics::requests(&mut s, &series, "Latency from the scheduled start.");
+        if let Ok(lag) = self.lag.lock() {
+            metrics::histogram(
+                &mut s,
+                "devices_harness_schedule_lag_seconds",
+                "Actual start minus scheduled start of the requests sent.",
+                &lag,
             );
         }
-        s.push_str(&histograms);
         s
     }
 
@@ -483,8 +462,11 @@ pub async fn run(host: &str, options: &Options, open: &OpenOptions) -> anyhow::R
         max: open.max_connections,
     });
     let direct = Arc::new(direct);
-    let metrics = match open.metrics_addr {
-        Some(addr) => Some(serve_metrics(addr, Arc::clone(&stats)).await?),
+    let metrics = match options.metrics_addr {
+        Some(addr) => {
+            let stats = Arc::clone(&stats);
+            Some(metrics::serve(addr, Arc::new(move || stats.prometheus())).await?)
+        }
         None => None,
     };
     let malformed_share = shared.weights.malformed as f64
@@ -563,32 +545,6 @@ pub async fn run(host: &str, options: &Options, open: &OpenOptions) -> anyhow::R
         integrity,
         cleanup,
     )
-}
-
-/// Serves `GET /metrics` on `addr` (the Prometheus text format) until aborted.
-async fn serve_metrics(
-    addr: std::net::SocketAddr,
-    stats: Arc<Stats>,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    use axum::routing::get;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("--metrics-addr {addr}: {e}"))?;
-    let app = axum::Router::new().route(
-        "/metrics",
-        get(move || {
-            let body = stats.prometheus();
-            async move {
-                (
-                    [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                    body,
-                )
-            }
-        }),
-    );
-    Ok(tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    }))
 }
 
 fn report(
@@ -840,7 +796,6 @@ pub async fn find_max(
             rate: Rate::constant(rate, step).map_err(anyhow::Error::msg)?,
             max_connections,
             thresholds: rules.clone(),
-            metrics_addr: None,
         };
         let r = run(host, &options, &open).await?;
         let all = r.requests.get("all").cloned().unwrap_or_default();

@@ -66,14 +66,21 @@ pub struct Latency {
 }
 
 /// Exact latency per request (`METHOD name`), HDR histograms of microseconds with 3
-/// significant digits, recorded by every goose user as requests end (sharded by user, so
-/// locks stay cold); a worker report's percentiles come from them.
+/// significant digits, and answers by status, recorded by every goose user as requests
+/// end (sharded by user, so locks stay cold); a worker report's percentiles and the live
+/// metrics come from them.
 pub(crate) struct Latencies {
     shards: Vec<Mutex<ByRequest>>,
 }
 
-/// Histograms by (method, request name).
-type ByRequest = HashMap<(&'static str, &'static str), Histogram<u64>>;
+/// What one request recorded.
+struct Recorded {
+    times: Histogram<u64>,
+    statuses: BTreeMap<u16, u64>,
+}
+
+/// Figures by (method, request name).
+type ByRequest = HashMap<(&'static str, &'static str), Recorded>;
 
 impl Default for Latencies {
     fn default() -> Self {
@@ -84,37 +91,92 @@ impl Default for Latencies {
 }
 
 impl Latencies {
-    /// Records `us` for `method name`, by goose user `user` (no allocation but a new
-    /// request's first histogram).
-    pub(crate) fn record(&self, user: usize, method: &'static str, name: &'static str, us: u64) {
+    /// Records `us` and `status` (0: no answer) for `method name`, by goose user `user`
+    /// (no allocation but a new request's first histogram).
+    pub(crate) fn record(
+        &self,
+        user: usize,
+        (method, name): (&'static str, &'static str),
+        us: u64,
+        status: u16,
+    ) {
         let Some(Ok(mut shard)) = self.shards.get(user % self.shards.len()).map(|s| s.lock())
         else {
             return;
         };
         let key = (method, name);
-        let h = match shard.get_mut(&key) {
-            Some(h) => h,
+        let r = match shard.get_mut(&key) {
+            Some(r) => r,
             None => match Histogram::new_with_bounds(1, 3_600_000_000, 3) {
-                Ok(h) => shard.entry(key).or_insert(h),
+                Ok(times) => shard.entry(key).or_insert(Recorded {
+                    times,
+                    statuses: BTreeMap::new(),
+                }),
                 Err(_) => return,
             },
         };
-        h.saturating_record(us.max(1));
+        r.times.saturating_record(us.max(1));
+        *r.statuses.entry(status).or_default() += 1;
     }
 
-    /// Each request's times as `microseconds -> count`, the shards merged.
-    fn counts(&self) -> HashMap<String, BTreeMap<u64, u64>> {
-        let mut out: HashMap<String, BTreeMap<u64, u64>> = HashMap::new();
+    /// The shards added up, by `METHOD name`.
+    fn merged(&self) -> BTreeMap<String, Recorded> {
+        let mut out: BTreeMap<String, Recorded> = BTreeMap::new();
         for shard in &self.shards {
             let Ok(shard) = shard.lock() else { continue };
-            for ((method, name), h) in shard.iter() {
-                let counts = out.entry(format!("{method} {name}")).or_default();
-                for v in h.iter_recorded() {
-                    *counts.entry(v.value_iterated_to()).or_default() += v.count_at_value();
+            for ((method, name), r) in shard.iter() {
+                let key = format!("{method} {name}");
+                match out.get_mut(&key) {
+                    Some(o) => {
+                        let _ = o.times.add(&r.times);
+                        for (s, n) in &r.statuses {
+                            *o.statuses.entry(*s).or_default() += n;
+                        }
+                    }
+                    None => {
+                        out.insert(
+                            key,
+                            Recorded {
+                                times: r.times.clone(),
+                                statuses: r.statuses.clone(),
+                            },
+                        );
+                    }
                 }
             }
         }
         out
+    }
+
+    /// Each request's times as `microseconds -> count`.
+    fn counts(&self) -> HashMap<String, BTreeMap<u64, u64>> {
+        self.merged()
+            .into_iter()
+            .map(|(name, r)| {
+                let counts = r
+                    .times
+                    .iter_recorded()
+                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                    .collect();
+                (name, counts)
+            })
+            .collect()
+    }
+
+    /// The live metrics of a goose run ([`super::metrics`]).
+    pub(crate) fn prometheus(&self) -> String {
+        let merged = self.merged();
+        let series: Vec<super::metrics::Series<'_>> = merged
+            .iter()
+            .map(|(name, r)| super::metrics::Series {
+                request: name,
+                latency: &r.times,
+                statuses: &r.statuses,
+            })
+            .collect();
+        let mut s = String::with_capacity(4096);
+        super::metrics::requests(&mut s, &series, "Response time.");
+        s
     }
 }
 
@@ -626,8 +688,8 @@ mod tests {
             let us = i * 523 % 5_000_000 + 1;
             times.push(us);
             let worker = if i % 3 == 0 { &a } else { &b };
-            worker.record(i as usize, "POST", "/x", us);
-            all.record(i as usize, "POST", "/x", us);
+            worker.record(i as usize, ("POST", "/x"), us, 201);
+            all.record(i as usize, ("POST", "/x"), us, 201);
         }
         let report = |l: &Latencies| {
             let mut r = RequestReport {
