@@ -100,6 +100,8 @@ fn validate(out: &Path) -> serde_json::Value {
             "{chart}"
         );
     }
+    // The latency chart draws each second's HDR p99, which the report carries.
+    assert_eq!(html.contains("class=\"latency-p99\""), load);
     assert!(
         !html.contains("<script"),
         "index.html must work with no scripts"
@@ -149,7 +151,12 @@ fn the_main_job_on_the_embedded_server_passes_with_a_complete_report() {
     let load = &report["load"]["report"];
     assert!(load["totals"]["count"].as_u64().unwrap() > 0);
     assert_eq!(load["integrity"]["lost"], 0);
-    assert!(!report["load"]["timeline"].as_array().unwrap().is_empty());
+    let timeline = report["load"]["timeline"].as_array().unwrap();
+    assert!(!timeline.is_empty());
+    for second in timeline.iter().filter(|s| s["requests"].as_u64() > Some(0)) {
+        let us = |k: &str| second[k].as_u64().unwrap();
+        assert!(0 < us("p50_us") && us("p50_us") <= us("p99_us") && us("p99_us") <= us("max_us"));
+    }
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("Passed: 0 errors"));
     let _ = std::fs::remove_dir_all(&out);

@@ -343,7 +343,7 @@ fn throughput_chart(t: &[Second]) -> String {
 fn latency_chart(t: &[Second]) -> String {
     let mut s = svg_open(
         "chart-latency",
-        "Latency histogram over time: a column per second, a row per latency bucket, darker is more requests",
+        "Latency histogram over time: a column per second, a row per latency bucket, darker is more requests; the lines are each second's p50 (dashed) and p99",
     );
     let (x0, x1, y0, y1) = (70.0, W - 10.0, H - 25.0, 10.0);
     let rows = LATENCY_BOUNDS_US.len();
@@ -374,6 +374,36 @@ fn latency_chart(t: &[Second]) -> String {
             );
         }
     }
+    // Each second's p50 (dashed) and p99 from its HDR histogram, on the rows' scale.
+    for (name, dash, of) in [
+        (
+            "p50",
+            " stroke-dasharray=\"4 3\"",
+            (|s: &Second| s.p50_us) as fn(&Second) -> u64,
+        ),
+        ("p99", "", |s: &Second| s.p99_us),
+    ] {
+        let points: Vec<String> = t
+            .iter()
+            .enumerate()
+            .filter(|(_, sec)| sec.requests > 0)
+            .map(|(i, sec)| {
+                format!(
+                    "{:.1},{:.1}",
+                    x0 + (i as f64 + 0.5) * cw,
+                    y0 - latency_row(of(sec)) * rh
+                )
+            })
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            s,
+            "<polyline class=\"latency-{name}\" fill=\"none\" stroke=\"#bc4c00\" stroke-width=\"2\"{dash} points=\"{}\"><title>{name} per second (HDR)</title></polyline>",
+            points.join(" ")
+        );
+    }
     for (b, bound) in LATENCY_BOUNDS_US.iter().enumerate().step_by(2) {
         let _ = write!(
             s,
@@ -393,10 +423,54 @@ fn latency_chart(t: &[Second]) -> String {
     s
 }
 
+/// Where `us` falls on the latency chart's rows, as a fractional row from the bottom:
+/// within a row, on a log scale between its bounds.
+fn latency_row(us: u64) -> f64 {
+    let us = us as f64;
+    let mut lower = 0.0;
+    for (row, &bound) in LATENCY_BOUNDS_US.iter().enumerate() {
+        let upper = if bound == u64::MAX {
+            lower * 4.0
+        } else {
+            bound as f64
+        };
+        if us < upper || bound == u64::MAX {
+            let within = if lower <= 0.0 {
+                us / upper
+            } else {
+                (us / lower).ln() / (upper / lower).ln()
+            };
+            return row as f64 + within.clamp(0.0, 1.0);
+        }
+        lower = upper;
+    }
+    LATENCY_BOUNDS_US.len() as f64
+}
+
 fn bound_label(us: u64) -> String {
     match us {
         u64::MAX => "any".to_owned(),
         us if us < 1000 => format!("{us} µs"),
         us => format!("{} ms", us / 1000),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latencies_land_on_their_rows_in_order() {
+        assert_eq!(latency_row(125), 0.5);
+        assert_eq!(latency_row(250), 1.0);
+        assert!(
+            (latency_row(354) - 1.5).abs() < 0.01,
+            "half way on a log scale"
+        );
+        assert_eq!(latency_row(128_000), 10.0);
+        assert_eq!(latency_row(512_000), 11.0);
+        assert_eq!(latency_row(u64::MAX), 12.0);
+        let rows: Vec<f64> = (0..40).map(|i| latency_row(1u64 << i)).collect();
+        assert!(rows.windows(2).all(|w| w[0] <= w[1]), "{rows:?}");
     }
 }
