@@ -438,8 +438,86 @@ impl Pool {
     }
 }
 
-/// How long before a request is due the scheduler stops sleeping and yields instead.
-const SPIN: Duration = Duration::from_millis(1);
+/// The schedule's thread sleeps at least this long at a time.
+const BATCH: Duration = Duration::from_micros(200);
+
+/// What the schedule's thread needs to start requests on the runtime.
+struct Dispatcher {
+    runtime: tokio::runtime::Handle,
+    rate: Rate,
+    started: Instant,
+    malformed_share: f64,
+    rng: Rng,
+    shared: Arc<super::Shared>,
+    stats: Arc<Stats>,
+    pool: Arc<Pool>,
+    direct: Arc<Direct>,
+}
+
+impl Dispatcher {
+    /// Starts every request of the schedule at its time (or drops it when no connection
+    /// is free); returns the tasks of those that may still run.
+    fn run(mut self) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+        let prune_at = 2 * self.pool.max + 64;
+        let times = self.rate.clone();
+        let mut woke = Instant::now();
+        for at in times.times() {
+            let due = self.started + at;
+            let now = Instant::now();
+            if due > now {
+                // At high rates, wake at most every BATCH and start all that are due:
+                // fewer thread switches, each request at most BATCH late.
+                std::thread::sleep(due.max(woke + BATCH) - now);
+                woke = Instant::now();
+            }
+            self.stats.scheduled.fetch_add(1, Ordering::Relaxed);
+            let Some(connection) = self.pool.take() else {
+                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            if tasks.len() >= prune_at {
+                tasks.retain(|t| !t.is_finished());
+            }
+            tasks.push(self.start(due, connection));
+        }
+        tasks
+    }
+
+    /// Starts one request due at `due` on `connection`.
+    fn start(&mut self, due: Instant, connection: Connection) -> tokio::task::JoinHandle<()> {
+        let rng = &mut self.rng;
+        let malformed = rng.below(1_000_000) < (self.malformed_share * 1_000_000.0) as u64;
+        let user = rng.below(self.shared.users.len().max(1) as u64) as usize;
+        let pick = rng.next_u64();
+        let (shared, stats, pool, direct) = (
+            Arc::clone(&self.shared),
+            Arc::clone(&self.stats),
+            Arc::clone(&self.pool),
+            Arc::clone(&self.direct),
+        );
+        self.runtime.spawn(async move {
+            // The lag is taken when the request's task first runs: its actual start.
+            if let Ok(mut lag) = stats.lag.lock() {
+                lag.saturating_record(due.elapsed().as_micros().max(1) as u64);
+            }
+            let request = if malformed {
+                scenarios::malformed_request(&shared, user, pick)
+            } else {
+                scenarios::create_request(&shared, user, pick)
+            };
+            let out = request.out();
+            let answer = client::exchange(&direct, &connection, &out).await;
+            let latency = due.elapsed();
+            let (status, ok) = match &answer {
+                Ok(r) => (r.status, request.accepts(&shared, r)),
+                Err(_) => (0, false),
+            };
+            stats.record(usize::from(malformed), latency, status, ok);
+            pool.put(connection);
+        })
+    }
+}
 
 /// Runs the open model against `host` (an `http://` base URL, the direct client's), then
 /// the integrity pass and the clean-up.
@@ -472,70 +550,46 @@ pub async fn run(host: &str, options: &Options, open: &OpenOptions) -> anyhow::R
     let malformed_share = shared.weights.malformed as f64
         / (shared.weights.malformed + shared.weights.create_me + shared.weights.create_user).max(1)
             as f64;
-    let mut rng = Rng::new(options.seed ^ 0x09e7_0de1);
-    let mut in_flight = tokio::task::JoinSet::new();
+    let rng = Rng::new(options.seed ^ 0x09e7_0de1);
     let started = Instant::now() + Duration::from_millis(20);
-    for at in open.rate.times() {
-        let due = started + at;
-        // The timer wakes to the millisecond: sleep to a millisecond before, then yield
-        // until due (on time to the microsecond, for one thread's share of a core).
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            if wait > SPIN {
-                tokio::time::sleep(wait - SPIN).await;
-            }
-            while Instant::now() < due {
-                tokio::task::yield_now().await;
-            }
-        }
-        stats.scheduled.fetch_add(1, Ordering::Relaxed);
-        while in_flight.try_join_next().is_some() {}
-        let Some(connection) = pool.take() else {
-            stats.dropped.fetch_add(1, Ordering::Relaxed);
-            continue;
-        };
-        if let Ok(mut lag) = stats.lag.lock() {
-            lag.saturating_record(due.elapsed().as_micros().max(1) as u64);
-        }
-        let malformed = rng.below(1_000_000) < (malformed_share * 1_000_000.0) as u64;
-        let user = rng.below(shared.users.len().max(1) as u64) as usize;
-        let pick = rng.next_u64();
-        let (shared, stats, pool, direct) = (
-            Arc::clone(&shared),
-            Arc::clone(&stats),
-            Arc::clone(&pool),
-            Arc::clone(&direct),
-        );
-        in_flight.spawn(async move {
-            let request = if malformed {
-                scenarios::malformed_request(&shared, user, pick)
-            } else {
-                scenarios::create_request(&shared, user, pick)
-            };
-            let out = request.out();
-            let answer = client::exchange(&direct, &connection, &out).await;
-            let latency = due.elapsed();
-            let (status, ok) = match &answer {
-                Ok(r) => (r.status, request.accepts(&shared, r)),
-                Err(_) => (0, false),
-            };
-            stats.record(usize::from(malformed), latency, status, ok);
-            pool.put(connection);
-        });
-    }
-    let schedule_end = started + open.rate.duration();
+    // The schedule runs on a thread of its own that sleeps to each due time (the OS timer,
+    // tens of microseconds, where tokio's wheel wakes to the millisecond) and never spins,
+    // so it costs no core; each request runs on the runtime, and its lag is taken when its
+    // task first runs.
+    let dispatcher = Dispatcher {
+        runtime: tokio::runtime::Handle::current(),
+        rate: open.rate.clone(),
+        started,
+        malformed_share,
+        rng,
+        shared: Arc::clone(&shared),
+        stats: Arc::clone(&stats),
+        pool: Arc::clone(&pool),
+        direct: Arc::clone(&direct),
+    };
+    let thread = std::thread::Builder::new()
+        .name("open-model-schedule".to_owned())
+        .spawn(move || dispatcher.run())?;
+    let handles = tokio::task::spawn_blocking(move || thread.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the open model's schedule thread panicked"))?;
     let drain = options.request_timeout + Duration::from_secs(1);
+    let abort: Vec<tokio::task::AbortHandle> = handles.iter().map(|h| h.abort_handle()).collect();
     let _ = tokio::time::timeout(drain, async {
-        while in_flight.join_next().await.is_some() {}
+        for h in handles {
+            let _ = h.await;
+        }
     })
     .await;
-    in_flight.abort_all();
+    for h in abort {
+        h.abort();
+    }
     if let Some(server) = metrics {
         server.abort();
     }
     let seconds = started.elapsed().as_secs_f64();
     let integrity = attack.verify(options.integrity).await?;
     let cleanup = attack.clean_up(options.keep).await?;
-    let _ = schedule_end;
     report(
         host,
         (options, open),
