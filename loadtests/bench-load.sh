@@ -51,7 +51,7 @@ fi
 load() { # client -> "requests/s generation%"
   "$bin" load --target "$url" --token "$token" --user-id "$user" --client "$1" \
     --users "$CONNECTIONS" --increase-rate "$CONNECTIONS" --run-time "$DURATION" \
-    --malformed-ratio 0 --read-ratio 0 --integrity off --quiet --no-print-metrics \
+    --malformed-ratio 0 --read-ratio 0 --integrity off --keep --quiet --no-print-metrics \
     --json "$work/load-$1.json" >/dev/null
   python3 -c '
 import json, sys

@@ -5,8 +5,11 @@
 //! (so the generator does not limit what it measures), works for `http://` targets, and
 //! does not go through goose's `--throttle-requests`.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,7 +18,7 @@ use goose::metrics::GooseRequestMetric;
 use goose::prelude::*;
 use http::{HeaderName, HeaderValue, Method};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::http1::{Connection as Http1, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::sync::Mutex;
 
@@ -35,7 +38,78 @@ pub enum Client {
 }
 
 /// A goose user's direct connection (opened on first use, again after an error).
-pub(crate) type Connection = Arc<Mutex<Option<SendRequest<Full<Bytes>>>>>;
+pub(crate) type Connection = Arc<Mutex<Option<Conn>>>;
+
+/// An open HTTP/1.1 connection: hyper's sender and the connection future that does its
+/// I/O, driven by the task that sends (no task of its own: no wake-up between two tasks
+/// for every request and answer).
+pub(crate) struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    driver: Pin<Box<Http1<TokioIo<tokio::net::TcpStream>, Full<Bytes>>>>,
+    /// The driver has ended (the connection closed): never poll it again.
+    ended: bool,
+}
+
+/// The driver of one connection and whether it has ended.
+struct Driver<'a> {
+    driver: &'a mut Pin<Box<Http1<TokioIo<tokio::net::TcpStream>, Full<Bytes>>>>,
+    ended: &'a mut bool,
+}
+
+impl Driver<'_> {
+    /// Polls `f` and the connection together until `f` is done; an error when the
+    /// connection ends first.
+    async fn drive<F: Future>(&mut self, f: F) -> Result<F::Output, String> {
+        let mut f = std::pin::pin!(f);
+        std::future::poll_fn(|cx| {
+            let mut failed = None;
+            if !*self.ended {
+                match self.driver.as_mut().poll(cx) {
+                    Poll::Ready(Ok(())) => *self.ended = true,
+                    Poll::Ready(Err(e)) => {
+                        *self.ended = true;
+                        failed = Some(e.to_string());
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            match f.as_mut().poll(cx) {
+                Poll::Ready(out) => Poll::Ready(Ok(out)),
+                Poll::Pending if *self.ended => Poll::Ready(Err(
+                    failed.unwrap_or_else(|| "the connection closed".to_owned())
+                )),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+    }
+}
+
+impl Conn {
+    /// The sender and the driver, to be used together.
+    fn parts(&mut self) -> (&mut SendRequest<Full<Bytes>>, Driver<'_>) {
+        (
+            &mut self.sender,
+            Driver {
+                driver: &mut self.driver,
+                ended: &mut self.ended,
+            },
+        )
+    }
+
+    /// Whether the connection can carry another request: it has not ended, and polled
+    /// once now (reading what the peer did while it was idle), still has not.
+    async fn usable(&mut self) -> bool {
+        if !self.ended {
+            let driver = &mut self.driver;
+            let polled = std::future::poll_fn(|cx| Poll::Ready(driver.as_mut().poll(cx))).await;
+            if polled.is_ready() {
+                self.ended = true;
+            }
+        }
+        !self.ended && !self.sender.is_closed()
+    }
+}
 
 /// Where a direct connection goes.
 #[derive(Clone, Debug)]
@@ -263,11 +337,19 @@ pub(crate) async fn exchange(
     out: &Out<'_>,
 ) -> Result<Answer, String> {
     let mut guard = connection.lock().await;
-    if guard.as_ref().is_none_or(|s| s.is_closed()) {
+    let usable = match guard.as_mut() {
+        Some(c) => c.usable().await,
+        None => false,
+    };
+    if !usable {
         *guard = Some(connect(direct).await?);
     }
-    let sender = guard.as_mut().ok_or("no connection")?;
-    sender.ready().await.map_err(|e| e.to_string())?;
+    let conn = guard.as_mut().ok_or("no connection")?;
+    let (sender, mut driver) = conn.parts();
+    driver
+        .drive(sender.ready())
+        .await?
+        .map_err(|e| e.to_string())?;
     let mut builder = http::Request::builder()
         .method(out.method.clone())
         .uri(format!("{}{}", direct.prefix, out.path))
@@ -279,14 +361,14 @@ pub(crate) async fn exchange(
         .body(Full::new(out.body.clone()))
         .map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let response = sender
-        .send_request(request)
-        .await
+    let response = driver
+        .drive(sender.send_request(request))
+        .await?
         .map_err(|e| e.to_string())?;
     let (parts, body) = response.into_parts();
-    let body = Limited::new(body, MAX_RESPONSE_BYTES)
-        .collect()
-        .await
+    let body = driver
+        .drive(Limited::new(body, MAX_RESPONSE_BYTES).collect())
+        .await?
         .map_err(|e| e.to_string())?
         .to_bytes();
     Ok(Answer {
@@ -297,7 +379,7 @@ pub(crate) async fn exchange(
     })
 }
 
-async fn connect(direct: &Direct) -> Result<SendRequest<Full<Bytes>>, String> {
+async fn connect(direct: &Direct) -> Result<Conn, String> {
     let addr: SocketAddr = match direct.authority.parse() {
         Ok(a) => a,
         Err(_) => tokio::net::lookup_host(&direct.authority)
@@ -313,11 +395,11 @@ async fn connect(direct: &Direct) -> Result<SendRequest<Full<Bytes>>, String> {
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| e.to_string())?;
-    tokio::spawn(async move {
-        // Ends when the connection closes or its sender is dropped.
-        let _ = conn.await;
-    });
-    Ok(sender)
+    Ok(Conn {
+        sender,
+        driver: Box::pin(conn),
+        ended: false,
+    })
 }
 
 /// The label goose files a request under (the transactions send GET and POST only).

@@ -272,6 +272,46 @@ impl Shared {
     }
 }
 
+/// Devices a run created, to delete when it is over (several runs' together, for
+/// `--find-max`: deleting between steps would spend the target's rate limit, or its
+/// capacity, inside the next step).
+pub(crate) struct Leftovers {
+    host: String,
+    collection: String,
+    /// Id and owner's token (`None`: the owner is unknown).
+    devices: Vec<(String, Option<String>)>,
+}
+
+impl Leftovers {
+    /// Adds another run's devices on the same target.
+    pub(crate) fn extend(&mut self, other: Leftovers) {
+        self.devices.extend(other.devices);
+    }
+
+    /// Deletes them all (16 at a time), unless `keep`.
+    pub(crate) async fn clean_up(self, keep: bool) -> anyhow::Result<Cleanup> {
+        let total = self.devices.len() as u64;
+        if keep {
+            return Ok(Cleanup {
+                created: total,
+                left: self.devices.into_iter().map(|(id, _)| id).collect(),
+                reason: (total > 0).then(|| "--keep".to_owned()),
+                ..Cleanup::default()
+            });
+        }
+        let devices = self
+            .devices
+            .into_iter()
+            .filter_map(|(id, token)| Some((id, token?)))
+            .collect();
+        let transport = Transport::http(&self.host, 16)?;
+        Ok(
+            crate::target::cleanup::delete_all(&transport, &self.collection, devices, total, 16)
+                .await,
+        )
+    }
+}
+
 /// What a run measured and found.
 #[derive(Debug)]
 pub struct Outcome {
@@ -367,30 +407,30 @@ impl Attack {
     /// Deletes every device that got a 201 with its owner's token (`DELETE
     /// /me/devices/{id}`), unless `keep`.
     pub async fn clean_up(&self, keep: bool) -> anyhow::Result<Cleanup> {
-        let created = self.created_so_far();
-        let total = created.len() as u64;
-        let id = |c: &Created| {
-            c.read_path
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        };
-        if keep {
-            return Ok(Cleanup {
-                created: total,
-                left: created.iter().map(id).collect(),
-                reason: (total > 0).then(|| "--keep".to_owned()),
-                ..Cleanup::default()
-            });
-        }
-        let devices = created
+        self.leftovers().clean_up(keep).await
+    }
+
+    /// The devices that got a 201 so far, with their owners' tokens, to delete later.
+    pub(crate) fn leftovers(&self) -> Leftovers {
+        let devices = self
+            .created_so_far()
             .iter()
-            .filter_map(|c| Some((id(c), self.shared.users.get(c.user)?.token.clone())))
+            .map(|c| {
+                let id = c
+                    .read_path
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let token = self.shared.users.get(c.user).map(|u| u.token.clone());
+                (id, token)
+            })
             .collect();
-        let transport = Transport::http(&self.host, 16)?;
-        let collection = &self.shared.paths.me;
-        Ok(crate::target::cleanup::delete_all(&transport, collection, devices, total, 16).await)
+        Leftovers {
+            host: self.host.clone(),
+            collection: self.shared.paths.me.clone(),
+            devices,
+        }
     }
 
     /// The integrity pass: reads back the devices that got a 201 (all, a sample, or

@@ -30,7 +30,7 @@ use super::metrics;
 use super::report::View;
 use super::scenarios;
 use super::threshold::{ThresholdResult, judge_all};
-use super::{Attack, IntegrityReport, Options, RequestReport};
+use super::{Attack, IntegrityReport, Leftovers, Options, RequestReport};
 use crate::generate::{Rng, Source};
 use crate::target::Cleanup;
 
@@ -522,6 +522,17 @@ impl Dispatcher {
 /// Runs the open model against `host` (an `http://` base URL, the direct client's), then
 /// the integrity pass and the clean-up.
 pub async fn run(host: &str, options: &Options, open: &OpenOptions) -> anyhow::Result<OpenReport> {
+    let (mut report, leftovers) = run_leaving(host, options, open).await?;
+    report.cleanup = leftovers.clean_up(options.keep).await?;
+    Ok(report)
+}
+
+/// [`run`] without the clean-up: the report, and the devices it created.
+async fn run_leaving(
+    host: &str,
+    options: &Options,
+    open: &OpenOptions,
+) -> anyhow::Result<(OpenReport, Leftovers)> {
     let direct = Direct::for_base(host, options.request_timeout).ok_or_else(|| {
         anyhow::anyhow!("the open model needs an http:// target (its direct client)")
     })?;
@@ -589,16 +600,16 @@ pub async fn run(host: &str, options: &Options, open: &OpenOptions) -> anyhow::R
     }
     let seconds = started.elapsed().as_secs_f64();
     let integrity = attack.verify(options.integrity).await?;
-    let cleanup = attack.clean_up(options.keep).await?;
-    report(
+    let report = report(
         host,
         (options, open),
         &stats,
         &pool,
         seconds,
         integrity,
-        cleanup,
-    )
+        Cleanup::default(),
+    )?;
+    Ok((report, attack.leftovers()))
 }
 
 fn report(
@@ -788,6 +799,8 @@ pub struct MaxReport {
     pub steps: Vec<Step>,
     /// The highest rate at which every threshold held (`None`: not even the first).
     pub held: Option<f64>,
+    /// The devices the steps created, deleted once the search is over.
+    pub cleanup: Cleanup,
 }
 
 impl MaxReport {
@@ -815,6 +828,9 @@ impl MaxReport {
                 let _ = writeln!(s, "\nhighest rate held: {r:.0} requests/s");
             }
             None => s.push_str("\nno rate held: the first step already broke a threshold\n"),
+        }
+        if let Some(line) = self.cleanup.line() {
+            let _ = writeln!(s, "{line}");
         }
         s
     }
@@ -845,13 +861,18 @@ pub async fn find_max(
     let (mut held, mut broke): (Option<f64>, Option<f64>) = (None, None);
     let mut rate = rate_ok(start).map_err(anyhow::Error::msg)?.max(1.0);
     let mut bisections = 0;
+    let mut leftovers: Option<Leftovers> = None;
     for _ in 0..40 {
         let open = OpenOptions {
             rate: Rate::constant(rate, step).map_err(anyhow::Error::msg)?,
             max_connections,
             thresholds: rules.clone(),
         };
-        let r = run(host, &options, &open).await?;
+        let (r, left) = run_leaving(host, &options, &open).await?;
+        match &mut leftovers {
+            Some(all) => all.extend(left),
+            None => leftovers = Some(left),
+        }
         let all = r.requests.get("all").cloned().unwrap_or_default();
         let share = |n: u64, of: u64| 100.0 * n as f64 / of.max(1) as f64;
         let ok = r.thresholds.iter().all(|t| t.passed);
@@ -890,11 +911,18 @@ pub async fn find_max(
             break;
         }
     }
+    // Every step's devices are deleted at the end, not between steps, where the deletes
+    // would count against the next step's rate limit or capacity.
+    let cleanup = match leftovers {
+        Some(left) => left.clean_up(options.keep).await?,
+        None => Cleanup::default(),
+    };
     Ok(MaxReport {
         host: host.to_owned(),
         thresholds: rules,
         steps,
         held,
+        cleanup,
     })
 }
 
