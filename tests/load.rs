@@ -291,29 +291,29 @@ fn two_workers_merge_into_one_honest_report() {
             (report, child)
         })
         .collect();
-    let merged = dir.join("merged.json");
-    let out = std::process::Command::new(bin)
-        .args(["load", "merge"])
-        .arg(&workers[0].0)
-        .arg(&workers[1].0)
-        .arg("--json")
-        .arg(&merged)
-        .output()
-        .unwrap();
-    for (_, w) in &workers {
+    // `load merge` of two reports (into `json`, when given).
+    let merge = |a: &std::path::Path, b: &std::path::Path, json: Option<&std::path::Path>| {
+        let mut merge = std::process::Command::new(bin);
+        merge.args(["load", "merge"]).arg(a).arg(b);
+        if let Some(json) = json {
+            merge.arg("--json").arg(json);
+        }
+        merge.output().unwrap()
+    };
+    let ok = |o: &std::process::Output| {
         assert_eq!(
-            w.status.code(),
+            o.status.code(),
             Some(0),
             "{}",
-            String::from_utf8_lossy(&w.stdout)
+            String::from_utf8_lossy(&o.stdout)
         );
+    };
+    let merged = dir.join("merged.json");
+    let out = merge(&workers[0].0, &workers[1].0, Some(&merged));
+    for (_, w) in &workers {
+        ok(w);
     }
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    ok(&out);
     let read = |p: &std::path::Path| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
     };
@@ -363,12 +363,7 @@ fn two_workers_merge_into_one_honest_report() {
     assert_eq!(m["thresholds"][0]["passed"], true);
     assert_eq!(m["thresholds"][0]["value"].as_f64(), Some(p99_ms));
     // Merging a worker with itself is refused.
-    let twice = std::process::Command::new(bin)
-        .args(["load", "merge"])
-        .arg(&workers[0].0)
-        .arg(&workers[0].0)
-        .output()
-        .unwrap();
+    let twice = merge(&workers[0].0, &workers[0].0, None);
     assert_eq!(twice.status.code(), Some(2));
 
     // Two open-model workers side by side, merged the same way.
@@ -400,35 +395,13 @@ fn two_workers_merge_into_one_honest_report() {
         .map(|(report, child)| (report, child.wait_with_output().unwrap()))
         .collect();
     let merged_open = dir.join("merged-open.json");
-    let out = std::process::Command::new(bin)
-        .args(["load", "merge"])
-        .arg(&open[0].0)
-        .arg(&open[1].0)
-        .arg("--json")
-        .arg(&merged_open)
-        .output()
-        .unwrap();
-    let mixed = std::process::Command::new(bin)
-        .args(["load", "merge"])
-        .arg(&open[0].0)
-        .arg(&workers[1].0)
-        .output()
-        .unwrap();
+    let out = merge(&open[0].0, &open[1].0, Some(&merged_open));
+    let mixed = merge(&open[0].0, &workers[1].0, None);
     drop(serve);
     for (_, w) in &open {
-        assert_eq!(
-            w.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&w.stdout)
-        );
+        ok(w);
     }
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    ok(&out);
     assert_eq!(
         mixed.status.code(),
         Some(2),
