@@ -375,10 +375,13 @@ impl Stats {
             "Requests due when every connection was busy: the generator could not keep up.",
             self.dropped.load(Ordering::Relaxed),
         );
-        let kinds: Vec<_> = self.kinds.iter().filter_map(|k| k.lock().ok()).collect();
-        let series: Vec<metrics::Series<'_>> = KINDS
+        let kinds: Vec<_> = KINDS
             .iter()
-            .zip(&kinds)
+            .zip(&self.kinds)
+            .filter_map(|(name, k)| Some((*name, k.lock().ok()?)))
+            .collect();
+        let series: Vec<metrics::Series<'_>> = kinds
+            .iter()
             .map(|(name, k)| metrics::Series {
                 request: name,
                 latency: &k.latency,
@@ -726,21 +729,10 @@ pub fn merge(reports: &[OpenReport]) -> Result<OpenReport, String> {
     };
     let mut rules: Vec<String> = Vec::new();
     for r in reports {
-        if r.schema != OPEN_SCHEMA {
-            return Err(format!(
-                "a report of schema '{}', not {OPEN_SCHEMA}",
-                r.schema
-            ));
-        }
-        if r.host != first.host {
-            return Err(format!(
-                "reports of different targets: {} and {}",
-                first.host, r.host
-            ));
-        }
-        if let Some(w) = r.workers.iter().find(|w| out.workers.contains(w)) {
-            return Err(format!("worker {w} appears twice"));
-        }
+        super::report::mergeable(
+            (OPEN_SCHEMA, &first.host, &out.workers),
+            (&r.schema, &r.host, &r.workers),
+        )?;
         out.workers.extend(&r.workers);
         out.worker_count = out.worker_count.max(r.worker_count);
         out.scheduled += r.scheduled;

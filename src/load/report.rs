@@ -547,6 +547,26 @@ impl WorkerReport {
     }
 }
 
+/// Whether a report (`schema`, `target`, `workers`) joins a merge of reports of
+/// `expected` schema on `target` that has `merged` workers so far.
+pub(crate) fn mergeable(
+    (expected, target, merged): (&str, &str, &[usize]),
+    (schema, this_target, workers): (&str, &str, &[usize]),
+) -> Result<(), String> {
+    if schema != expected {
+        return Err(format!("a report of schema '{schema}', not {expected}"));
+    }
+    if this_target != target {
+        return Err(format!(
+            "reports of different targets: {target} and {this_target}"
+        ));
+    }
+    match workers.iter().find(|w| merged.contains(w)) {
+        Some(w) => Err(format!("worker {w} appears twice")),
+        None => Ok(()),
+    }
+}
+
 /// `rule: observed` for each rule that failed.
 pub(crate) fn failed(results: &[ThresholdResult]) -> Vec<String> {
     results
@@ -583,18 +603,10 @@ pub fn merge(reports: &[WorkerReport]) -> Result<WorkerReport, String> {
         ..first.clone()
     };
     for r in reports {
-        if r.schema != SCHEMA {
-            return Err(format!("a report of schema '{}', not {SCHEMA}", r.schema));
-        }
-        if r.target != first.target {
-            return Err(format!(
-                "reports of different targets: {} and {}",
-                first.target, r.target
-            ));
-        }
-        if let Some(w) = r.workers.iter().find(|w| out.workers.contains(w)) {
-            return Err(format!("worker {w} appears twice"));
-        }
+        mergeable(
+            (SCHEMA, &first.target, &out.workers),
+            (&r.schema, &r.target, &r.workers),
+        )?;
         out.workers.extend(&r.workers);
         out.worker_count = out.worker_count.max(r.worker_count);
         out.users += r.users;
