@@ -152,14 +152,7 @@ impl Latencies {
     fn counts(&self) -> HashMap<String, BTreeMap<u64, u64>> {
         self.merged()
             .into_iter()
-            .map(|(name, r)| {
-                let counts = r
-                    .times
-                    .iter_recorded()
-                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
-                    .collect();
-                (name, counts)
-            })
+            .map(|(name, r)| (name, counts_of(&r.times)))
             .collect()
     }
 
@@ -250,10 +243,7 @@ impl RequestReport {
             success,
             fail,
             status_codes,
-            histogram_us: h
-                .iter_recorded()
-                .map(|v| (v.value_iterated_to(), v.count_at_value()))
-                .collect(),
+            histogram_us: counts_of(h),
             total_time_us: (h.mean() * h.len() as f64).round() as u64,
             min_us: if h.is_empty() { 0 } else { h.min() },
             max_us: if h.is_empty() { 0 } else { h.max() },
@@ -282,6 +272,14 @@ impl RequestReport {
 /// An rps rule's figure, for (request, rule), where a source knows it (`Some(None)`: it
 /// knows the rule had no samples).
 type RuleRps<'a> = dyn Fn(Option<&str>, &str) -> Option<Option<f64>> + 'a;
+
+/// A histogram as `microseconds -> count`, each key the top of its bucket (the form
+/// reports keep and merges sum).
+fn counts_of(h: &Histogram<u64>) -> BTreeMap<u64, u64> {
+    h.iter_recorded()
+        .map(|v| (v.value_iterated_to(), v.count_at_value()))
+        .collect()
+}
 
 /// What thresholds read from a report's requests, in either model.
 pub(crate) struct View<'a> {
