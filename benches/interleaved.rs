@@ -64,6 +64,9 @@ fn quartiles(mut xs: Vec<f64>) -> (f64, f64, f64) {
 /// Times `ours` (the first contender) and the others in alternating slices for `rounds`
 /// rounds; for each other contender, the median speed ratio and its quartiles.
 fn race(mut contenders: Vec<Contender<'_>>, rounds: u64, slice: Duration) -> Vec<(String, String)> {
+    if rounds == 0 {
+        return Vec::new();
+    }
     let iters: Vec<u64> = contenders
         .iter_mut()
         .map(|c| calibrate(&mut c.run, slice))
@@ -103,8 +106,15 @@ fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let rounds = if quick { 1 } else { env_or("ROUNDS", 201) };
     let slice = Duration::from_millis(if quick { 1 } else { env_or("SLICE_MS", 5) });
+    // `PAYLOADS=large,max` and `OPS=serialize` narrow a run while iterating.
+    let wanted = |var: &str, name: &str| {
+        std::env::var(var).map_or(true, |list| list.split(',').any(|w| w == name))
+    };
     let mut rows = Vec::new();
-    for (name, bytes) in payloads() {
+    for (name, bytes) in payloads()
+        .into_iter()
+        .filter(|(n, _)| wanted("PAYLOADS", n))
+    {
         let Ok(device) = from_bytes(&bytes) else {
             panic!("the {name} payload is a valid device");
         };
@@ -116,6 +126,7 @@ fn main() {
         };
         let ids = plain.physicalIds.len();
         let props = device.properties.len();
+        let rounds_of = |op| if wanted("OPS", op) { rounds } else { 0 };
         let parse = race(
             vec![
                 contender("devices-harness", || {
@@ -141,7 +152,7 @@ fn main() {
                     assert!(d.is_ok_and(|d| d.physicalIds.len() == ids));
                 }),
             ],
-            rounds,
+            rounds_of("parse"),
             slice,
         );
         let ours_len = to_vec(&device).len();
@@ -165,7 +176,7 @@ fn main() {
                     assert!(out.is_ok_and(|o| o.len() == plain_len));
                 }),
             ],
-            rounds,
+            rounds_of("serialize"),
             slice,
         );
         rows.push((name, bytes.len(), parse, serialize));

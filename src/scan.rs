@@ -5,15 +5,28 @@
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any of the 8 bytes of `w` is `"`, `\` or below 0x20 (exact, SWAR).
+/// Non-zero when any of the 8 bytes of `w` is `"`, `\` or below 0x20 (exact, SWAR).
 #[inline]
-fn special_in(w: u64) -> bool {
+fn special_mask(w: u64) -> u64 {
     let below_space = w.wrapping_sub(ONES * 0x20) & !w;
     let q = w ^ (ONES * u64::from(b'"'));
     let quote = q.wrapping_sub(ONES) & !q;
     let s = w ^ (ONES * u64::from(b'\\'));
     let backslash = s.wrapping_sub(ONES) & !s;
-    (below_space | quote | backslash) & HIGH != 0
+    (below_space | quote | backslash) & HIGH
+}
+
+/// Whether any of the 8 bytes of `w` is `"`, `\` or below 0x20.
+#[inline]
+fn special_in(w: u64) -> bool {
+    special_mask(w) != 0
+}
+
+/// Whether any byte of `chunk` is `"`, `\` or below 0x20: byte compares the compiler turns
+/// into vector compares (SSE2 on x86-64, NEON on aarch64).
+#[inline]
+fn special_in_chunk<const C: usize>(chunk: &[u8; C]) -> bool {
+    chunk.iter().fold(0u8, |m, &b| m | u8::from(is_special(b))) != 0
 }
 
 /// Whether `b` is `"`, `\` or below 0x20.
@@ -87,6 +100,7 @@ static ESCAPE: [u8; 256] = escapes();
 
 /// Appends `s` as a JSON string literal: `"` and `\` and control characters escaped,
 /// everything else (non-ASCII included) as UTF-8.
+#[inline]
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
     out.push(b'"');
@@ -95,9 +109,58 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Appends the content of a JSON string literal holding `s` (escaped, without quotes).
+#[inline]
 pub(crate) fn write_str_content(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    let mut run = 0;
+    let clean = if bytes.len() >= 16 {
+        copy_clean::<16>(out, bytes)
+    } else if bytes.len() >= 8 {
+        copy_clean::<8>(out, bytes)
+    } else {
+        0
+    };
+    write_escaped(out, bytes, clean);
+}
+
+/// Copies `bytes` (at least `C` long) to `out` in `C`-byte chunks while each is free of
+/// bytes that need escaping, the last chunk overlapping the one before it. Returns how
+/// many bytes were copied: `bytes.len()`, or where the first chunk needing escapes
+/// starts. Checking and copying in one pass, with copies of a fixed size (moves, not
+/// `memcpy` calls), is what makes the short strings of a device cheap to write.
+#[inline]
+fn copy_clean<const C: usize>(out: &mut Vec<u8>, bytes: &[u8]) -> usize {
+    let start = out.len();
+    let len = bytes.len();
+    let chunk = |at: usize| -> [u8; C] {
+        let mut c = [0u8; C];
+        c.copy_from_slice(&bytes[at..at + C]);
+        c
+    };
+    let mut at = 0;
+    while at + C <= len {
+        let c = chunk(at);
+        if special_in_chunk(&c) {
+            return at;
+        }
+        out.extend_from_slice(&c);
+        at += C;
+    }
+    if at < len {
+        // The last `C` bytes, overlapping what was copied (all of it clean): drop the
+        // overlap from `out` and copy them whole.
+        let last = chunk(len - C);
+        if special_in_chunk(&last) {
+            return at;
+        }
+        out.truncate(start + len - C);
+        out.extend_from_slice(&last);
+    }
+    len
+}
+
+/// Appends `bytes[from..]`, escaped.
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8], from: usize) {
+    let mut run = from;
     loop {
         let i = find_special(bytes, run);
         out.extend_from_slice(&bytes[run..i]);
@@ -129,6 +192,42 @@ pub(crate) fn write_escape(out: &mut Vec<u8>, b: u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The escapes byte by byte: what `write_str_content` must write.
+    fn escaped_slowly(s: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &b in s.as_bytes() {
+            if is_special(b) {
+                write_escape(&mut out, b);
+            } else {
+                out.push(b);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn writes_every_length_and_escape_position_exactly() {
+        for len in 0..50usize {
+            for special in [None, Some('"'), Some('\\'), Some('\n'), Some('\u{1f}')] {
+                for at in 0..len.max(1) {
+                    let mut chars: Vec<char> =
+                        (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+                    if let (Some(c), true) = (special, at < len) {
+                        chars[at] = c;
+                    }
+                    // Non-ASCII too: a two-byte and a four-byte character.
+                    let plain: String = chars.iter().collect();
+                    for s in [plain.clone(), format!("é{plain}"), format!("{plain}😀")] {
+                        let mut out = b"prefix".to_vec();
+                        write_str_content(&mut out, &s);
+                        assert_eq!(&out[..6], b"prefix", "{s:?}");
+                        assert_eq!(out[6..], escaped_slowly(&s), "{s:?}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn finds_exactly_the_special_bytes() {

@@ -62,10 +62,15 @@ fn size_hint(profile: &Profile, device: &Device) -> usize {
                 let annotations: usize = c.annotations.iter().map(member).sum();
                 members + annotations + 2
             }
-            // Collections are mostly alike: the first element stands for the rest, which
-            // keeps the hint O(properties) rather than O(elements).
+            // Collections are mostly alike: the longer of the first and the last element
+            // stands for the rest (generated ids grow), which keeps the hint
+            // O(properties); summing every element cost more than the copying it saves.
             Value::Collection(items) => {
-                items.first().map_or(0, |v| (value(v) + 1) * items.len()) + 2
+                let each = items
+                    .first()
+                    .map_or(0, value)
+                    .max(items.last().map_or(0, value));
+                (each + 1) * items.len() + 2
             }
             Value::Null | Value::Boolean(_) | Value::Int32(_) => 11,
         }
@@ -148,9 +153,41 @@ pub(crate) fn write_value(out: &mut Vec<u8>, profile: &Profile, def: &PropertyDe
                 if i > 0 {
                     out.push(b',');
                 }
-                write_value(out, profile, def, item);
+                // Strings, the common element, without a recursive call.
+                match item {
+                    Value::String(s) => write_str(out, s),
+                    item => write_value(out, profile, def, item),
+                }
             }
             out.push(b']');
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::fast::Generator;
+
+    /// A long collection whose elements grow (as generated ids do) is written into the
+    /// buffer the hint sized, without growing it: a hint from the first element alone
+    /// was short, and the vector's growth copied everything written so far.
+    #[test]
+    fn a_growing_collection_is_written_without_regrowth() {
+        let profile = Profile::seed();
+        let mut device = Generator::new(17).valid_device();
+        let Some(i) = profile.property_index("physicalIds") else {
+            panic!("physicalIds is in the seed table");
+        };
+        device.properties[i] = Some(Value::Collection(
+            (0..5_000)
+                .map(|k| Value::String(format!("id {k}")))
+                .collect(),
+        ));
+        let hint = size_hint(profile, &device) + 64;
+        let out = to_vec_with(profile, &device);
+        assert!(out.len() > 5_000 * 6, "{} bytes", out.len());
+        assert_eq!(out.capacity(), hint, "the buffer grew past the hint");
+        assert_eq!(crate::parse::from_bytes(&out).ok(), Some(device));
     }
 }
