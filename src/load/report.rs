@@ -434,6 +434,7 @@ impl WorkerReport {
                 .find(|g| g.aborted && g.rule.trim() == t.rule)
             {
                 t.passed = false;
+                t.aborted = true;
                 t.observed = format!(
                     "{} at the end; goose stopped the run on it at {}",
                     t.observed, g.observed
@@ -642,13 +643,10 @@ pub fn merge(reports: &[WorkerReport]) -> Result<WorkerReport, String> {
     out.judge(&rules, &summed_rps);
     // A rule a worker's goose stopped its run on stays failed.
     for r in reports {
-        for t in r
-            .thresholds
-            .iter()
-            .filter(|t| t.observed.contains("goose stopped"))
-        {
+        for t in r.thresholds.iter().filter(|t| t.aborted) {
             if let Some(m) = out.thresholds.iter_mut().find(|m| m.rule == t.rule) {
                 m.passed = false;
+                m.aborted = true;
                 m.observed = format!("{}; worker {:?}: {}", m.observed, r.workers, t.observed);
             }
         }
@@ -798,6 +796,7 @@ mod tests {
         assert!(m.thresholds[1].passed && m.thresholds[1].value == Some(180.0));
         assert!(m.thresholds[2].passed);
         assert!(m.failed_thresholds.is_empty() && m.passed());
+        assert!(m.thresholds.iter().all(|t| !t.aborted));
         // With p90 at 1 ms the 181st time is the first slow one: p90.5 breaks.
         let mut m = m;
         let none = |_: Option<&str>, _: &str| None;
@@ -808,5 +807,28 @@ mod tests {
             Some(200.0),
             "rate over the report's length"
         );
+    }
+
+    /// A rule goose stopped a worker's run on stays failed in the merge, though the
+    /// merged figures hold it; the other rules are judged on the merged figures as ever.
+    #[test]
+    fn a_rule_goose_stopped_a_worker_on_stays_failed_in_the_merge() {
+        let mut a = worker(0, &[(1_000, 95), (100_000, 5)], 100.0);
+        let b = worker(1, &[(1_000, 85), (100_000, 15)], 100.0);
+        assert!(a.thresholds[2].passed);
+        a.thresholds[2].passed = false;
+        a.thresholds[2].aborted = true;
+        a.thresholds[2].observed = "goose stopped the run on it at 1.2 s".to_owned();
+        let m = merge(&[a, b]).unwrap();
+        let stopped = &m.thresholds[2];
+        assert!(!stopped.passed && stopped.aborted, "{stopped:?}");
+        assert!(
+            stopped.observed.contains("worker [0]"),
+            "{}",
+            stopped.observed
+        );
+        assert!(m.thresholds[0].passed && m.thresholds[1].passed);
+        assert_eq!(m.failed_thresholds.len(), 1, "{:?}", m.failed_thresholds);
+        assert!(!m.passed());
     }
 }

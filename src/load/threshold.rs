@@ -69,6 +69,10 @@ pub struct ThresholdResult {
     /// samples).
     #[serde(default)]
     pub value: Option<f64>,
+    /// goose stopped the run on this rule while it went (`--threshold-abort`): the rule
+    /// stays failed whatever the end says, in a merge of workers' reports too.
+    #[serde(default)]
+    pub aborted: bool,
 }
 
 impl fmt::Display for ThresholdResult {
@@ -232,6 +236,7 @@ impl Rule {
             passed: value.is_some_and(|v| self.holds(v)),
             observed: observed.unwrap_or_else(|| "no samples".to_owned()),
             value,
+            aborted: false,
         }
     }
 }
@@ -248,6 +253,7 @@ pub fn judge_all(rules: &[String], figures: &impl Figures) -> Vec<ThresholdResul
                 passed: false,
                 observed: why,
                 value: None,
+                aborted: false,
             },
         })
         .collect()
