@@ -37,6 +37,8 @@
 //! ```
 
 #![deny(missing_docs)]
+// One `unsafe` block, allowed where it is (`scan::append_clean`); nothing else.
+#![deny(unsafe_code)]
 
 pub mod answer;
 pub mod contract;
