@@ -108,7 +108,7 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     if !append_clean(out, bytes, true) {
         out.reserve(bytes.len() + 2);
         out.push(b'"');
-        write_escaped(out, bytes, 0);
+        write_escaped(out, bytes);
         out.push(b'"');
     }
 }
@@ -118,7 +118,7 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 pub(crate) fn write_str_content(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     if !append_clean(out, bytes, false) {
-        write_escaped(out, bytes, 0);
+        write_escaped(out, bytes);
     }
 }
 
@@ -201,9 +201,9 @@ fn copy_bytes(dst: &mut [MaybeUninit<u8>], bytes: &[u8]) -> bool {
     true
 }
 
-/// Appends `bytes[from..]`, escaped.
-fn write_escaped(out: &mut Vec<u8>, bytes: &[u8], from: usize) {
-    let mut run = from;
+/// Appends `bytes`, escaped.
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut run = 0;
     loop {
         let i = find_special(bytes, run);
         out.extend_from_slice(&bytes[run..i]);
