@@ -483,11 +483,17 @@ fn same(a: &Request, b: &Request) -> bool {
     a.method == b.method && a.path == b.path && a.body.bytes() == b.body.bytes()
 }
 
-/// What tells one crash from another: the last non-empty line of stderr up to its first
-/// `": "` (the error's type, as Python, Node, Java and Rust panics print it), digits
-/// masked; the exit status when stderr is silent.
+/// What tells one crash from another: the last line of stderr that starts at its first
+/// column (stack frames are indented; a Python `Traceback` header is skipped), up to its
+/// first `": "` (the error's type, as Python, Node, Java and Rust panics print it), digits
+/// masked; the last non-empty line when none does; the exit status when stderr is silent.
+/// Two threads that die at once interleave their traces, so the very last line can be a
+/// frame of one of them: it must not make the same crash a second cause.
 fn signature(tail: &[String], exit: Option<&str>) -> String {
-    let last = tail.iter().rev().find(|l| !l.trim().is_empty());
+    let error_line = tail.iter().rev().find(|l| {
+        !l.trim().is_empty() && !l.starts_with(char::is_whitespace) && !l.starts_with("Traceback ")
+    });
+    let last = error_line.or_else(|| tail.iter().rev().find(|l| !l.trim().is_empty()));
     match last {
         Some(line) => {
             let line = line.trim();
@@ -703,5 +709,24 @@ mod tests {
             "thread 'main' panicked at src/main.rs:##:#:"
         );
         assert_eq!(signature(&[], Some("exit code 70")), "exit code 70");
+        // Two threads' traces interleaved, as a cold CI run caught (the last line is a
+        // frame of the second): the same crash, the same signature.
+        let interleaved: Vec<String> = [
+            "Traceback (most recent call last):",
+            "Traceback (most recent call last):",
+            "  File \"fragile.py\", line 102, in do_POST",
+            "    latin1_label(name)",
+            "  File \"fragile.py\", line 46, in latin1_label",
+            "    return name.encode(\"latin-1\")",
+            "UnicodeEncodeError: 'latin-1' codec can't encode characters in position 9-11",
+            "  File \"fragile.py\", line 102, in do_POST",
+            "    latin1_label(name)",
+        ]
+        .map(str::to_owned)
+        .into();
+        assert_eq!(signature(&interleaved, None), "UnicodeEncodeError");
+        // Only frames left in the tail: the last line still tells something.
+        let frames = ["  File \"t.py\", line 3".to_owned(), "    f(x1)".to_owned()];
+        assert_eq!(signature(&frames, None), "f(x#)");
     }
 }
