@@ -7,21 +7,15 @@ use std::mem::MaybeUninit;
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Non-zero when any of the 8 bytes of `w` is `"`, `\` or below 0x20 (exact, SWAR).
+/// Whether any of the 8 bytes of `w` is `"`, `\` or below 0x20 (exact, SWAR).
 #[inline]
-fn special_mask(w: u64) -> u64 {
+fn special_in(w: u64) -> bool {
     let below_space = w.wrapping_sub(ONES * 0x20) & !w;
     let q = w ^ (ONES * u64::from(b'"'));
     let quote = q.wrapping_sub(ONES) & !q;
     let s = w ^ (ONES * u64::from(b'\\'));
     let backslash = s.wrapping_sub(ONES) & !s;
-    (below_space | quote | backslash) & HIGH
-}
-
-/// Whether any of the 8 bytes of `w` is `"`, `\` or below 0x20.
-#[inline]
-fn special_in(w: u64) -> bool {
-    special_mask(w) != 0
+    (below_space | quote | backslash) & HIGH != 0
 }
 
 /// Whether any byte of `chunk` is `"`, `\` or below 0x20: byte compares the compiler turns
