@@ -10,15 +10,18 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_devices-harness"))
 }
 
-fn temp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("dh-check-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A scratch directory of its own, removed when the test ends (passing or not).
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("dh-check-cli-")
+        .tempdir()
+        .unwrap()
 }
 
 #[test]
 fn the_embedded_default_passes_and_writes_both_reports() {
-    let (json, junit) = (temp("report.json"), temp("junit.xml"));
+    let dir = scratch();
+    let (json, junit) = (dir.path().join("report.json"), dir.path().join("junit.xml"));
     let out = bin()
         .args(["check", "--cases", "200", "--quick", "--json"])
         .arg(&json)
@@ -189,7 +192,8 @@ fn differential_mode_on_the_embedded_default_against_an_embedded_reference() {
 #[test]
 fn the_graph_profiles_are_served_and_checked_with_zero_findings() {
     use std::io::BufRead;
-    let users = temp("graph-users.json");
+    let dir = scratch();
+    let users = dir.path().join("graph-users.json");
     std::fs::write(
         &users,
         r#"[{"id":"11111111-2222-4333-8444-555555555551","token":"graph-token-1"},
@@ -220,7 +224,7 @@ fn the_graph_profiles_are_served_and_checked_with_zero_findings() {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no URL in {line:?}"))
             .to_owned();
-        let json = temp(&format!("{name}.json"));
+        let json = dir.path().join(format!("{name}.json"));
         let out = bin()
             .args(["check", "--target", &url, "--profile", name])
             .args(["--token", "graph-token-1"])

@@ -230,8 +230,11 @@ async fn a_stalled_or_garbage_target_ends_at_run_time_with_errors() {
 #[test]
 fn two_workers_merge_into_one_honest_report() {
     let bin = env!("CARGO_BIN_EXE_devices-harness");
-    let dir = std::env::temp_dir().join(format!("dh-load-merge-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::Builder::new()
+        .prefix("dh-load-merge-")
+        .tempdir()
+        .unwrap();
+    let dir = scratch.path();
     // One target for both workers: the reference server as its own process.
     let users_file = dir.join("users.json");
     let users = User::demo(21);
