@@ -30,8 +30,10 @@ use std::collections::HashSet;
 
 use crate::contract::{Base, ClientId, Edm, MAX_DEPTH, Profile, PropertyDef, UnknownProperties};
 use crate::error::{ErrorKind, JsonKind, PayloadError};
-use crate::model::{Binary, Complex, DateTimeOffset, Device, Guid, Member, RawJson, Value};
-use crate::scan::find_special;
+use crate::model::{
+    Binary, Complex, DateTimeOffset, Device, Guid, Member, RawJson, Strings, Value,
+};
+use crate::scan::{find_special, same};
 
 /// Parses a device under the built-in seed profile.
 pub fn from_bytes(bytes: &[u8]) -> Result<Device, PayloadError> {
@@ -503,7 +505,8 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         self.pos += 1;
         let mut obj = Object {
-            values: vec![None; table.len()],
+            // Not `vec![None; n]`, whose clone loop writes each 56-byte slot whole.
+            values: std::iter::repeat_with(|| None).take(table.len()).collect(),
             annotations: Vec::new(),
             unknown: Vec::new(),
         };
@@ -521,8 +524,10 @@ impl<'a> Parser<'a> {
                     self.raw(depth + 1, None, &Path::Root)?;
                 } else {
                     let slot = match table.get(next) {
-                        Some(d) if d.name == name => Some(next),
-                        _ => table.iter().position(|d| d.name == name),
+                        Some(d) if same(d.name.as_bytes(), name.as_bytes()) => Some(next),
+                        _ => table
+                            .iter()
+                            .position(|d| same(d.name.as_bytes(), name.as_bytes())),
                     };
                     let child = Path::Key(path, &name);
                     match slot {
@@ -664,26 +669,105 @@ impl<'a> Parser<'a> {
         if self.peek() != Some(b'[') {
             return self.wrong_type(self.profile.type_name(def), depth, path);
         }
+        if def.base == Base::Primitive(Edm::String) {
+            return self
+                .strings(def, depth, path)
+                .map(|v| Some(Value::Strings(v)));
+        }
+        self.collection(def, depth, path)
+            .map(|v| Some(Value::Collection(v)))
+    }
+
+    /// At `[`: a `Collection(Edm.String)`, the bulk of a big device, into one buffer.
+    /// (Out of line, as is [`Parser::collection`], so the property path stays short.)
+    #[inline(never)]
+    fn strings(
+        &mut self,
+        def: &PropertyDef,
+        depth: usize,
+        path: &Path,
+    ) -> Result<Strings, PayloadError> {
+        let mut items = Strings::new();
+        self.elements(depth, path, |p, child| {
+            if p.peek() == Some(b'"') {
+                if let Some(s) = p.checked_string(def, child)? {
+                    items.push(&s);
+                }
+            } else if let Some(Value::String(s)) = p.single(def, depth + 1, child)? {
+                items.push(&s);
+            }
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
+    /// At `[`: a collection of any other type.
+    #[inline(never)]
+    fn collection(
+        &mut self,
+        def: &PropertyDef,
+        depth: usize,
+        path: &Path,
+    ) -> Result<Vec<Value>, PayloadError> {
+        let mut items = Vec::new();
+        self.elements(depth, path, |p, child| {
+            if let Some(v) = p.single(def, depth + 1, child)? {
+                items.push(v);
+            }
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
+    /// At `[`: each element of an array, read by `each` (at the element, with its path)
+    /// until an error is deferred, and skipped after that.
+    fn elements(
+        &mut self,
+        depth: usize,
+        path: &Path,
+        mut each: impl FnMut(&mut Self, &Path) -> Result<(), PayloadError>,
+    ) -> Result<(), PayloadError> {
         self.enter(depth)?;
         self.pos += 1;
         self.skip_ws();
-        let mut items = Vec::new();
         if self.peek() == Some(b']') {
             self.pos += 1;
-        } else {
-            loop {
-                let child = Path::Index(path, items.len());
-                if self.failed() {
-                    self.raw(depth + 1, None, &child)?;
-                } else if let Some(v) = self.single(def, depth + 1, &child)? {
-                    items.push(v);
-                }
-                if !self.next_or_close(b']', "',' or ']'")? {
-                    break;
-                }
+            return Ok(());
+        }
+        let mut index = 0;
+        loop {
+            let child = Path::Index(path, index);
+            if self.failed() {
+                self.raw(depth + 1, None, &child)?;
+            } else {
+                each(self, &child)?;
+            }
+            index += 1;
+            if !self.next_or_close(b']', "',' or ']'")? {
+                return Ok(());
             }
         }
-        Ok(Some(Value::Collection(items)))
+    }
+
+    /// At `"`: an `Edm.String` of `def`, or `None` when it is too long (deferred).
+    #[inline(always)]
+    fn checked_string(
+        &mut self,
+        def: &PropertyDef,
+        path: &Path,
+    ) -> Result<Option<Cow<'a, str>>, PayloadError> {
+        let start = self.pos;
+        let s = self.string()?;
+        if let Some(max) = def.max_utf16
+            && s.len() > max
+        {
+            let found = s.encode_utf16().count();
+            if found > max {
+                self.defer(ErrorKind::StringTooLong { max, found }, start, Some(path));
+                return Ok(None);
+            }
+        }
+        Ok(Some(s))
     }
 
     /// One value of `def`'s element type (a collection element or a single value).
@@ -704,16 +788,10 @@ impl<'a> Parser<'a> {
                 return rejected(self, ErrorKind::NullElement);
             }
             (Base::Primitive(Edm::String), JsonKind::String) => {
-                let s = self.string()?;
-                if let Some(max) = def.max_utf16
-                    && s.len() > max
-                {
-                    let found = s.encode_utf16().count();
-                    if found > max {
-                        return rejected(self, ErrorKind::StringTooLong { max, found });
-                    }
+                match self.checked_string(def, path)? {
+                    Some(s) => Value::String(s.into_owned()),
+                    None => return Ok(None),
                 }
-                Value::String(s.into_owned())
             }
             (Base::Primitive(Edm::Boolean), JsonKind::Boolean) => {
                 let t = self.peek() == Some(b't');
@@ -754,10 +832,10 @@ impl<'a> Parser<'a> {
                     return self.wrong_type(profile.base_name(def.base), depth, path);
                 };
                 let obj = self.object(&ty.members, &ty.odata_types, false, depth, path)?;
-                Value::Complex(Complex {
+                Value::Complex(Box::new(Complex {
                     members: obj.values,
                     annotations: obj.annotations,
-                })
+                }))
             }
             _ => return self.wrong_type(self.profile.base_name(def.base), depth, path),
         };

@@ -16,8 +16,8 @@
 
 use crate::contract::{Profile, PropertyDef};
 use crate::model::{Device, Member, Value};
-use crate::scan::write_i32;
 pub use crate::scan::write_str;
+use crate::scan::{write_i32, write_utf8};
 
 /// Serializes `device` under the seed profile.
 pub fn to_vec(device: &Device) -> Vec<u8> {
@@ -62,6 +62,8 @@ fn size_hint(profile: &Profile, device: &Device) -> usize {
                 let annotations: usize = c.annotations.iter().map(member).sum();
                 members + annotations + 2
             }
+            // Quotes and commas; escapes are the rare excess.
+            Value::Strings(items) => items.text_len() + 3 * items.len() + 2,
             // Collections are mostly alike: the longer of the first and the last element
             // stands for the rest (generated ids grow), which keeps the hint
             // O(properties); summing every element cost more than the copying it saves.
@@ -147,17 +149,30 @@ pub(crate) fn write_value(out: &mut Vec<u8>, profile: &Profile, def: &PropertyDe
             );
             out.push(b'}');
         }
+        Value::Strings(items) => {
+            // Cut by the ends as bytes: the text was pushed whole strings at a time, so
+            // every cut is a character boundary (no check per element, as `str` slicing
+            // would make).
+            let (text, ends) = items.parts();
+            let text = text.as_bytes();
+            out.push(b'[');
+            let mut start = 0;
+            for (i, &end) in ends.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_utf8(out, text.get(start..end).unwrap_or_default());
+                start = end;
+            }
+            out.push(b']');
+        }
         Value::Collection(items) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                // Strings, the common element, without a recursive call.
-                match item {
-                    Value::String(s) => write_str(out, s),
-                    item => write_value(out, profile, def, item),
-                }
+                write_value(out, profile, def, item);
             }
             out.push(b']');
         }
@@ -179,10 +194,8 @@ mod tests {
         let Some(i) = profile.property_index("physicalIds") else {
             panic!("physicalIds is in the seed table");
         };
-        device.properties[i] = Some(Value::Collection(
-            (0..5_000)
-                .map(|k| Value::String(format!("id {k}")))
-                .collect(),
+        device.properties[i] = Some(Value::Strings(
+            (0..5_000).map(|k| format!("id {k}")).collect(),
         ));
         let hint = size_hint(profile, &device) + 64;
         let out = to_vec_with(profile, &device);

@@ -388,6 +388,17 @@ fn visit(v: &Value, max: Option<usize>, note: &mut impl FnMut(&str)) {
                 visit(i, max, note);
             }
         }
+        Value::Strings(items) => {
+            if items.is_empty() {
+                note("collection:empty");
+            }
+            if items.len() >= 20 {
+                note("collection:large");
+            }
+            for s in items {
+                visit(&Value::String(s.to_owned()), max, note);
+            }
+        }
         Value::Complex(c) => {
             for m in c.members.iter().flatten() {
                 visit(m, None, note);

@@ -80,13 +80,15 @@ fn grow(device: &mut Device, name: &str, n: usize) {
     let Some(i) = Profile::seed().property_index(name) else {
         panic!("{name} is in the seed table");
     };
-    if let Some(Some(Value::Collection(items))) = device.properties.get_mut(i) {
-        let first = items[0].clone();
-        *items = (0..n)
-            .map(|k| match &first {
-                Value::String(s) => Value::String(format!("{s} {k}")),
-                v => v.clone(),
-            })
-            .collect();
+    match device.properties.get_mut(i) {
+        Some(Some(Value::Strings(items))) => {
+            let first = items.get(0).unwrap_or_default().to_owned();
+            *items = (0..n).map(|k| format!("{first} {k}")).collect();
+        }
+        Some(Some(Value::Collection(items))) => {
+            let first = items[0].clone();
+            *items = vec![first; n];
+        }
+        _ => panic!("{name} is a collection"),
     }
 }

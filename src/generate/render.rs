@@ -162,6 +162,32 @@ impl<S: Source> Renderer<'_, S> {
         s
     }
 
+    /// `[`, each item written by `each` on a line of its own (when pretty), `]`.
+    fn array<T>(
+        &mut self,
+        out: &mut String,
+        items: impl ExactSizeIterator<Item = T>,
+        mut each: impl FnMut(&mut Self, &mut String, T),
+    ) {
+        let empty = items.len() == 0;
+        out.push('[');
+        self.depth += 1;
+        for (i, item) in items.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            self.ws(out);
+            self.newline(out, self.depth);
+            each(self, out, item);
+            self.ws(out);
+        }
+        self.depth -= 1;
+        if !empty {
+            self.newline(out, self.depth);
+        }
+        out.push(']');
+    }
+
     fn value(&mut self, out: &mut String, profile: &Profile, def: &PropertyDef, value: &Value) {
         match value {
             Value::Null => out.push_str("null"),
@@ -176,23 +202,13 @@ impl<S: Source> Renderer<'_, S> {
                 let members = profile.members_of(def);
                 self.object(out, profile, members, &c.members, &c.annotations, &[]);
             }
+            Value::Strings(items) => {
+                self.array(out, items.iter(), |r, out, s| r.string(out, s));
+            }
             Value::Collection(items) => {
-                out.push('[');
-                self.depth += 1;
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    self.ws(out);
-                    self.newline(out, self.depth);
-                    self.value(out, profile, def, item);
-                    self.ws(out);
-                }
-                self.depth -= 1;
-                if !items.is_empty() {
-                    self.newline(out, self.depth);
-                }
-                out.push(']');
+                self.array(out, items.iter(), |r, out, item| {
+                    r.value(out, profile, def, item);
+                });
             }
         }
     }

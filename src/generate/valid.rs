@@ -7,7 +7,7 @@
 use super::Source;
 use crate::contract::{Base, Edm, Profile, PropertyDef};
 use crate::model::{
-    Binary, Complex, DateTimeOffset, Device, Guid, Member, RawJson, Value, days_in_month,
+    Binary, Complex, DateTimeOffset, Device, Guid, Member, RawJson, Strings, Value, days_in_month,
     is_leap_year,
 };
 use crate::scan::is_special;
@@ -290,6 +290,16 @@ pub fn value(profile: &Profile, def: &PropertyDef, src: &mut impl Source) -> Val
         return element(profile, def, src);
     }
     let len = collection_len(src);
+    if def.base == Base::Primitive(Edm::String) {
+        let mut items = Strings::new();
+        let mut text = String::new();
+        for _ in 0..len {
+            text.clear();
+            text_into(Edm::String, def.max_utf16, src, &mut text);
+            items.push(&text);
+        }
+        return Value::Strings(items);
+    }
     Value::Collection((0..len).map(|_| element(profile, def, src)).collect())
 }
 
@@ -320,10 +330,10 @@ pub fn element(profile: &Profile, def: &PropertyDef, src: &mut impl Source) -> V
                 .into_iter()
                 .collect();
             let members = ty.members.iter().map(|m| slot(profile, m, src)).collect();
-            Value::Complex(Complex {
+            Value::Complex(Box::new(Complex {
                 members,
                 annotations,
-            })
+            }))
         }
     }
 }

@@ -120,7 +120,7 @@ fn big_and_slow(ctx: &Ctx, rng: &mut Rng) -> Vec<Hostile> {
     {
         let (mut device, base) = valid_body(ctx, rng.next_u64(), None);
         let room = MAX_BODY_BYTES.saturating_sub(base.len() + 64) / 3;
-        device.properties[i] = Some(Value::Collection(vec![Value::String(String::new()); room]));
+        device.properties[i] = Some(Value::Strings(std::iter::repeat_n("", room).collect()));
         hostile.push(Hostile {
             name: "a huge array just under 4 MiB",
             req: post(Body::Full(Bytes::from(to_vec_with(profile, &device)))),
