@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use bytes::Bytes;
 use serde::Deserialize;
 
 use super::error::AppError;
@@ -112,7 +113,8 @@ async fn create(
             },
         );
     }
-    let stored = to_vec_with(profile, &device);
+    // One buffer for the store and the answer (a `Bytes` clone shares it).
+    let stored = Bytes::from(to_vec_with(profile, &device));
     let key = id.as_str().to_ascii_lowercase();
     match state
         .store()

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use bytes::Bytes;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use tokio::sync::oneshot;
 
@@ -55,7 +56,7 @@ enum Op {
     Insert {
         key: String,
         owner: String,
-        body: Vec<u8>,
+        body: Bytes,
         reply: oneshot::Sender<Result<Inserted, StoreError>>,
     },
     Get {
@@ -125,7 +126,7 @@ impl Store {
         &self,
         key: String,
         owner: String,
-        body: Vec<u8>,
+        body: Bytes,
     ) -> Result<Inserted, StoreError> {
         self.call(|reply| Op::Insert {
             key,
@@ -260,7 +261,7 @@ fn execute(tx: &rusqlite::Transaction<'_>, op: Op) -> Answer {
         } => {
             let r = tx
                 .prepare_cached("INSERT INTO devices (key, owner, body) VALUES (?1, ?2, ?3)")
-                .and_then(|mut st| st.execute(params![key, owner, body]));
+                .and_then(|mut st| st.execute(params![key, owner, &body[..]]));
             let r = match r {
                 Ok(_) => Ok(Inserted::Created),
                 Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
@@ -332,10 +333,14 @@ mod tests {
             // 6,000 bodies of 4 KB: about 24 MB, far more than the default cache (2 MB).
             for i in 0..6_000u32 {
                 let body = i.to_be_bytes().repeat(1_000);
-                let r = store.insert(format!("key-{i}"), "owner".into(), body).await;
+                let r = store
+                    .insert(format!("key-{i}"), "owner".into(), body.into())
+                    .await;
                 assert_eq!(r.unwrap(), Inserted::Created);
             }
-            let again = store.insert("key-7".into(), "owner".into(), vec![]).await;
+            let again = store
+                .insert("key-7".into(), "owner".into(), Bytes::new())
+                .await;
             assert_eq!(again.unwrap(), Inserted::Conflict);
             let page = store.list("owner".into(), 0, 10_000).await.unwrap();
             assert_eq!(page.bodies.len(), 6_000);
