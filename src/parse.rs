@@ -505,7 +505,7 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         self.pos += 1;
         let mut obj = Object {
-            // Not `vec![None; n]`, whose clone loop writes each 56-byte slot whole.
+            // Not `vec![None; n]`, whose clone loop writes each slot whole.
             values: std::iter::repeat_with(|| None).take(table.len()).collect(),
             annotations: Vec::new(),
             unknown: Vec::new(),
@@ -694,6 +694,7 @@ impl<'a> Parser<'a> {
                     items.push(&s);
                 }
             } else if let Some(Value::String(s)) = p.single(def, depth + 1, child)? {
+                // Not a string: `single` defers the element's error and gives `None`.
                 items.push(&s);
             }
             Ok(())

@@ -186,7 +186,8 @@ mod tests {
 
     /// A long collection whose elements grow (as generated ids do) is written into the
     /// buffer the hint sized, without growing it: a hint from the first element alone
-    /// was short, and the vector's growth copied everything written so far.
+    /// was short, and the vector's growth copied everything written so far. (Packed
+    /// strings are sized by their whole text now.)
     #[test]
     fn a_growing_collection_is_written_without_regrowth() {
         let profile = Profile::seed();

@@ -313,6 +313,15 @@ fn valid_generator_reaches_the_edges() {
     assert!(missing.is_empty(), "edges never generated: {missing:?}");
 }
 
+fn visit_len(len: usize, note: &mut impl FnMut(&str)) {
+    if len == 0 {
+        note("collection:empty");
+    }
+    if len >= 20 {
+        note("collection:large");
+    }
+}
+
 fn visit(v: &Value, max: Option<usize>, note: &mut impl FnMut(&str)) {
     match v {
         Value::Int32(i32::MIN) => note("int32:min"),
@@ -378,23 +387,13 @@ fn visit(v: &Value, max: Option<usize>, note: &mut impl FnMut(&str)) {
             });
         }
         Value::Collection(items) => {
-            if items.is_empty() {
-                note("collection:empty");
-            }
-            if items.len() >= 20 {
-                note("collection:large");
-            }
+            visit_len(items.len(), note);
             for i in items {
                 visit(i, max, note);
             }
         }
         Value::Strings(items) => {
-            if items.is_empty() {
-                note("collection:empty");
-            }
-            if items.len() >= 20 {
-                note("collection:large");
-            }
+            visit_len(items.len(), note);
             for s in items {
                 visit(&Value::String(s.to_owned()), max, note);
             }
