@@ -62,14 +62,20 @@ fn names(v: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
-fn temp(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("dh-crash-{}-{name}.json", std::process::id()))
+/// A scratch directory for the reports (JSON and SARIF), removed when the test ends,
+/// passing or not.
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("dh-crash-")
+        .tempdir()
+        .unwrap()
 }
 
 #[test]
 fn with_spawn_the_crash_comes_first_shrunk_with_its_stack_trace_and_every_oracle_runs() {
     let spawn = format!("python3 {} --port {{port}}", fragile());
-    let json = temp("spawn");
+    let dir = scratch();
+    let json = dir.path().join("spawn.json");
     let (code, stdout, report) = check(&["--spawn", &spawn, "--max-restarts", "80"], &json);
     assert_eq!(code, 1, "{stdout}");
     let schema: serde_json::Value =
@@ -203,7 +209,6 @@ fn with_spawn_the_crash_comes_first_shrunk_with_its_stack_trace_and_every_oracle
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "{url} still answers after the run"
     );
-    let _ = std::fs::remove_file(json);
 }
 
 struct Fragile(Child);
@@ -238,7 +243,8 @@ fn without_spawn_the_death_is_the_first_line_and_what_could_not_run_is_marked() 
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let json = temp("alone");
+    let dir = scratch();
+    let json = dir.path().join("alone.json");
     let url = format!("http://127.0.0.1:{port}");
     let (code, stdout, report) = check(&["--target", &url], &json);
     assert_eq!(code, 1, "{stdout}");
@@ -261,7 +267,6 @@ fn without_spawn_the_death_is_the_first_line_and_what_could_not_run_is_marked() 
     assert!(!not_run.is_empty(), "{stdout}");
     assert!(not_run.iter().all(|o| o["reason"].is_string()));
     assert!(stdout.contains("NOT RUN"), "{stdout}");
-    let _ = std::fs::remove_file(json);
 }
 
 mod common;
