@@ -540,7 +540,7 @@ impl<'a> Parser<'a> {
                                 self.defer(kind, key_start, Some(&child));
                                 self.raw(depth + 1, None, &child)?;
                             } else {
-                                self.property(&table[i], depth + 1, &child, &mut obj.values[i])?;
+                                obj.values[i] = self.property(&table[i], depth + 1, &child)?;
                             }
                         }
                         None if name.contains('@') => {
@@ -643,44 +643,39 @@ impl<'a> Parser<'a> {
 
     /// The value of property `def`; `None` when an error was deferred (the value was
     /// skipped).
-    /// The value of the property `def` into its empty `slot` (left empty when the value
-    /// breaks a rule). Values are written in place, not returned: moving a just-built
-    /// value out of a returned `Result` read it back in wider loads than it was written
-    /// with, a stalled store forward per member.
     fn property(
         &mut self,
         def: &PropertyDef,
         depth: usize,
         path: &Path,
-        slot: &mut Option<Value>,
-    ) -> Result<(), PayloadError> {
+    ) -> Result<Option<Value>, PayloadError> {
         let start = self.pos;
         if def.key && self.profile.policies().client_id == ClientId::Reject {
             self.defer(ErrorKind::ClientIdNotAllowed, start, Some(path));
             self.raw(depth, None, path)?;
-            return Ok(());
+            return Ok(None);
         }
         if self.peek() == Some(b'n') {
             self.literal(b"null")?;
             if def.nullable {
-                *slot = Some(Value::Null);
-            } else {
-                self.defer(ErrorKind::NullNotAllowed, start, Some(path));
+                return Ok(Some(Value::Null));
             }
-            return Ok(());
+            self.defer(ErrorKind::NullNotAllowed, start, Some(path));
+            return Ok(None);
         }
         if !def.collection {
-            return self.single_into(def, depth, path, slot);
+            return self.single(def, depth, path);
         }
         if self.peek() != Some(b'[') {
             return self.wrong_type(self.profile.type_name(def), depth, path);
         }
-        *slot = Some(if def.base == Base::Primitive(Edm::String) {
-            Value::Strings(self.strings(def, depth, path)?)
-        } else {
-            Value::Collection(self.collection(def, depth, path)?)
-        });
-        Ok(())
+        if def.base == Base::Primitive(Edm::String) {
+            return self
+                .strings(def, depth, path)
+                .map(|v| Some(Value::Strings(v)));
+        }
+        self.collection(def, depth, path)
+            .map(|v| Some(Value::Collection(v)))
     }
 
     /// At `[`: a `Collection(Edm.String)`, the bulk of a big device, into one buffer.
@@ -776,31 +771,17 @@ impl<'a> Parser<'a> {
         Ok(Some(s))
     }
 
-    /// One value of `def`'s element type (a collection element), `None` when it breaks
-    /// a rule.
+    /// One value of `def`'s element type (a collection element or a single value).
     fn single(
         &mut self,
         def: &PropertyDef,
         depth: usize,
         path: &Path,
     ) -> Result<Option<Value>, PayloadError> {
-        let mut value = None;
-        self.single_into(def, depth, path, &mut value)?;
-        Ok(value)
-    }
-
-    /// One value of `def`'s element type into the empty `slot` (see [`Parser::property`]).
-    fn single_into(
-        &mut self,
-        def: &PropertyDef,
-        depth: usize,
-        path: &Path,
-        slot: &mut Option<Value>,
-    ) -> Result<(), PayloadError> {
         let start = self.pos;
         let rejected = |p: &mut Self, kind| {
             p.defer(kind, start, Some(path));
-            Ok(())
+            Ok(None)
         };
         let value = match (def.base, self.kind_at()?) {
             (_, JsonKind::Null) => {
@@ -810,7 +791,7 @@ impl<'a> Parser<'a> {
             (Base::Primitive(Edm::String), JsonKind::String) => {
                 match self.checked_string(def, path)? {
                     Some(s) => Value::String(s.into_owned()),
-                    None => return Ok(()),
+                    None => return Ok(None),
                 }
             }
             (Base::Primitive(Edm::Boolean), JsonKind::Boolean) => {
@@ -857,12 +838,9 @@ impl<'a> Parser<'a> {
                     annotations: obj.annotations,
                 }))
             }
-            _ => {
-                return self.wrong_type(self.profile.base_name(def.base), depth, path);
-            }
+            _ => return self.wrong_type(self.profile.base_name(def.base), depth, path),
         };
-        *slot = Some(value);
-        Ok(())
+        Ok(Some(value))
     }
 
     fn wrong_type(
@@ -870,12 +848,12 @@ impl<'a> Parser<'a> {
         expected: String,
         depth: usize,
         path: &Path,
-    ) -> Result<(), PayloadError> {
+    ) -> Result<Option<Value>, PayloadError> {
         let start = self.pos;
         let found = self.kind_at()?;
         self.defer(ErrorKind::WrongType { expected, found }, start, Some(path));
         self.raw(depth, None, path)?;
-        Ok(())
+        Ok(None)
     }
 }
 
