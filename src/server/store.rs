@@ -4,11 +4,11 @@
 //! serves every create that arrived while the previous one was being written.
 //!
 //! Checkpoints (copying the WAL into the database file, with an fsync of its own) run on a
-//! second thread with a second connection, so the writer never stops to make one: SQLite's
+//! second thread with a second connection, so the writer does not stop for them: SQLite's
 //! automatic checkpoint ran inside the commit that crossed 1,000 WAL pages and held every
 //! create waiting behind it for ~4 ms. A passive checkpoint beside a busy writer rarely
 //! copies the last frames the writer adds meanwhile, and the WAL restarts from its start
-//! only once every frame is copied; so past [`WRITER_CHECKPOINT`] pages the writer copies
+//! only once every frame is copied; so past `WRITER_CHECKPOINT` pages the writer copies
 //! that remainder itself, after it has answered its batch, which keeps the WAL bounded.
 
 use std::ffi::c_int;
