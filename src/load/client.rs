@@ -350,16 +350,20 @@ pub(crate) async fn exchange(
         .drive(sender.ready())
         .await?
         .map_err(|e| e.to_string())?;
-    let mut builder = http::Request::builder()
-        .method(out.method.clone())
-        .uri(format!("{}{}", direct.prefix, out.path))
-        .header(http::header::HOST, direct.host.clone());
+    let uri = if direct.prefix.is_empty() {
+        http::Uri::try_from(out.path)
+    } else {
+        http::Uri::try_from(format!("{}{}", direct.prefix, out.path))
+    };
+    let mut request = http::Request::new(Full::new(out.body.clone()));
+    *request.method_mut() = out.method.clone();
+    *request.uri_mut() = uri.map_err(|e| e.to_string())?;
+    let headers = request.headers_mut();
+    headers.reserve(out.headers.len() + 1);
+    headers.insert(http::header::HOST, direct.host.clone());
     for (name, value) in &out.headers {
-        builder = builder.header(name, value.clone());
+        headers.append(name, value.clone());
     }
-    let request = builder
-        .body(Full::new(out.body.clone()))
-        .map_err(|e| e.to_string())?;
     let started = Instant::now();
     let response = driver
         .drive(sender.send_request(request))

@@ -153,10 +153,11 @@ pub(crate) async fn verify(
 }
 
 async fn read_one(transport: &Transport, shared: &Shared, c: Created) -> Verdict {
-    let Some(creds) = shared.users.get(c.user) else {
-        return Verdict::Unanswered(format!("no credentials for {}", c.read_path));
+    let read_path = c.read_path(&shared.paths);
+    let Some(creds) = shared.users.get(c.user()) else {
+        return Verdict::Unanswered(format!("no credentials for {read_path}"));
     };
-    let req = Request::new(Method::GET, c.read_path.clone())
+    let req = Request::new(Method::GET, read_path.clone())
         .header("authorization", &format!("Bearer {}", creds.token));
     // A 429 is waited out and the read sent again; still throttled, it is unanswered
     // (never a lost write).
@@ -165,16 +166,15 @@ async fn read_one(transport: &Transport, shared: &Shared, c: Created) -> Verdict
         crate::target::throttle::send(transport, &req, Duration::from_secs(10), &throttle, None);
     let r = match sent.await.result {
         Ok(r) => r,
-        Err(e) => return Verdict::Unanswered(format!("GET {}: {e}", c.read_path)),
+        Err(e) => return Verdict::Unanswered(format!("GET {read_path}: {e}")),
     };
     if r.status != 200 {
         return Verdict::Lost(format!(
-            "GET {} after its 201: {}",
-            c.read_path,
+            "GET {read_path} after its 201: {}",
             crate::target::oracles::seen(&r)
         ));
     }
-    let id = c.read_path.rsplit('/').next().unwrap_or("");
+    let id = c.id();
     let sent = super::scenarios::device_of(shared, c.seed, c.keep_id);
     let problems = match answer_device(Oracle::Persistence, &shared.reading, &r) {
         Ok(got) => same_device(&shared.profile, &sent, &got, Some(id)),
@@ -183,8 +183,8 @@ async fn read_one(transport: &Transport, shared: &Shared, c: Created) -> Verdict
     match problems.first() {
         None => Verdict::Ok,
         Some(v) => Verdict::Altered(format!(
-            "GET {}: {} expected {}, saw {}",
-            c.read_path, v.rule, v.expected, v.seen
+            "GET {read_path}: {} expected {}, saw {}",
+            v.rule, v.expected, v.seen
         )),
     }
 }

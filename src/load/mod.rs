@@ -21,6 +21,7 @@ use crate::contract::Profile;
 use crate::generate::Rng;
 use crate::generate::fast::Generator;
 use crate::generate::malformed::{Defect, MalformedCase};
+use crate::model::Guid;
 use crate::target::{Cleanup, Credentials, Transport};
 
 mod client;
@@ -131,14 +132,53 @@ impl Default for Options {
     }
 }
 
-/// A device that got a 201: whose, where to read it, and the seed that regenerates it.
-#[derive(Clone, Debug)]
+/// A device that got a 201: whose, on which path, its id, and the seed that regenerates
+/// it. Kept inline (no allocation: a run remembers every create, tens of thousands a
+/// second); the path to read it is made when it is read.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Created {
-    user: usize,
-    read_path: String,
-    seed: u64,
+    /// Index of the owner's credentials.
+    user: u32,
+    /// Created on the owner's own collection (`/users/{id}/devices`), else the caller's.
+    own: bool,
     /// Whether the body carried its client id.
     keep_id: bool,
+    seed: u64,
+    /// The id the target gave it, as it wrote it (a GUID is 36 ASCII characters).
+    id: [u8; 36],
+}
+
+impl Created {
+    /// A device created by user `user` on their own collection (`own`) or the caller's,
+    /// with the GUID `id`.
+    fn new(user: usize, own: bool, seed: u64, keep_id: bool, id: &Guid) -> Option<Created> {
+        Some(Created {
+            user: u32::try_from(user).ok()?,
+            own,
+            keep_id,
+            seed,
+            id: id.as_str().as_bytes().try_into().ok()?,
+        })
+    }
+
+    fn user(&self) -> usize {
+        self.user as usize
+    }
+
+    /// Its id.
+    fn id(&self) -> &str {
+        // Only a GUID's bytes are ever stored, and those are ASCII.
+        std::str::from_utf8(&self.id).unwrap_or_default()
+    }
+
+    /// Where it is read: `{collection}/{id}`.
+    fn read_path(&self, paths: &Paths) -> String {
+        let collection = match paths.own.get(self.user()) {
+            Some(own) if self.own => own,
+            _ => &paths.me,
+        };
+        format!("{collection}/{}", self.id())
+    }
 }
 
 /// A run's paths on the profile's routes, made once, and the names requests are reported
@@ -416,14 +456,8 @@ impl Attack {
             .created_so_far()
             .iter()
             .map(|c| {
-                let id = c
-                    .read_path
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                let token = self.shared.users.get(c.user).map(|u| u.token.clone());
-                (id, token)
+                let token = self.shared.users.get(c.user()).map(|u| u.token.clone());
+                (c.id().to_owned(), token)
             })
             .collect();
         Leftovers {
@@ -548,4 +582,36 @@ pub fn process_cpu() -> Option<Duration> {
     let stime: u64 = fields.get(12)?.parse().ok()?;
     // Clock ticks; 100 per second on every Linux this runs on.
     Some(Duration::from_millis((utime + stime) * 10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths() -> Paths {
+        let users = [Credentials {
+            token: "t".into(),
+            user_id: "11111111-2222-4333-8444-555555555555".into(),
+        }];
+        Paths::new(Profile::seed().routes(), &users, "stranger")
+    }
+
+    /// A remembered create is read where it was made, by the id the target wrote.
+    #[test]
+    fn a_created_device_is_read_where_it_was_made() {
+        let paths = paths();
+        let id = Guid::parse("C3E3B22A-b22a-c3e3-2ab2-e3c32ab2e3c3").unwrap();
+        let me = Created::new(0, false, 7, true, &id).unwrap();
+        assert_eq!(me.id(), "C3E3B22A-b22a-c3e3-2ab2-e3c32ab2e3c3");
+        assert_eq!(
+            me.read_path(&paths),
+            format!("{}/C3E3B22A-b22a-c3e3-2ab2-e3c32ab2e3c3", paths.me)
+        );
+        let own = Created::new(0, true, 7, false, &id).unwrap();
+        assert_eq!(
+            own.read_path(&paths),
+            "/users/11111111-2222-4333-8444-555555555555/devices/C3E3B22A-b22a-c3e3-2ab2-e3c32ab2e3c3"
+        );
+        assert_eq!((own.seed, own.keep_id, own.user()), (7, false, 0));
+    }
 }

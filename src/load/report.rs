@@ -79,13 +79,14 @@ struct Recorded {
     statuses: BTreeMap<u16, u64>,
 }
 
-/// Figures by (method, request name).
-type ByRequest = HashMap<(&'static str, &'static str), Recorded>;
+/// Figures by (method, request name): a handful, so a list (found by the names' addresses
+/// first: they are interned).
+type ByRequest = Vec<((&'static str, &'static str), Recorded)>;
 
 impl Default for Latencies {
     fn default() -> Self {
         Latencies {
-            shards: (0..16).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..16).map(|_| Mutex::new(Vec::new())).collect(),
         }
     }
 }
@@ -105,15 +106,28 @@ impl Latencies {
             return;
         };
         let key = (method, name);
-        let r = match shard.get_mut(&key) {
-            Some(r) => r,
+        let at = shard
+            .iter()
+            .position(|((m, n), _)| std::ptr::eq(*m, method) && std::ptr::eq(*n, name))
+            .or_else(|| shard.iter().position(|(k, _)| *k == key));
+        let at = match at {
+            Some(at) => at,
             None => match Histogram::new_with_bounds(1, 3_600_000_000, 3) {
-                Ok(times) => shard.entry(key).or_insert(Recorded {
-                    times,
-                    statuses: BTreeMap::new(),
-                }),
+                Ok(times) => {
+                    shard.push((
+                        key,
+                        Recorded {
+                            times,
+                            statuses: BTreeMap::new(),
+                        },
+                    ));
+                    shard.len() - 1
+                }
                 Err(_) => return,
             },
+        };
+        let Some((_, r)) = shard.get_mut(at) else {
+            return;
         };
         r.times.saturating_record(us.max(1));
         *r.statuses.entry(status).or_default() += 1;

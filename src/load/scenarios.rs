@@ -41,8 +41,8 @@ pub(crate) struct Session {
     scratch: String,
     /// The direct client's connection.
     connection: Connection,
-    /// Recent creates, for `read_back`: (id, read path, generator seed, id sent).
-    mine: Vec<(String, String, u64, bool)>,
+    /// Recent creates, for `read_back`.
+    mine: Vec<Created>,
     next_mine: usize,
 }
 
@@ -184,15 +184,15 @@ async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> Tr
         return settle(user, sent, false, Some(&why)).await;
     };
     let creds = session(user)?.creds;
-    match remember_created(&shared, creds, path, seed, keep_id, &r) {
-        Ok((id, read_path)) => {
+    match remember_created(&shared, creds, own_path, seed, keep_id, &r) {
+        Ok(created) => {
             settle(user, sent, true, None).await?;
             let s = session(user)?;
             if s.mine.len() < RECENT {
-                s.mine.push((id, read_path, seed, keep_id));
+                s.mine.push(created);
             } else {
                 let at = s.next_mine % RECENT;
-                s.mine[at] = (id, read_path, seed, keep_id);
+                s.mine[at] = created;
             }
             s.next_mine += 1;
             Ok(())
@@ -201,32 +201,24 @@ async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> Tr
     }
 }
 
-/// The id of the device a 201 `r` to a create on `path` made, and where to read it; the
-/// device is remembered for the integrity pass.
+/// The device a 201 `r` to a create by user `creds` on their own collection (`own`) or
+/// the caller's made; it is remembered for the integrity pass.
 fn remember_created(
     shared: &Shared,
     creds: usize,
-    path: &str,
+    own: bool,
     seed: u64,
     keep_id: bool,
     r: &Answer,
-) -> Result<(String, String), String> {
-    match answer_device(Oracle::Acceptance, &shared.reading, r)
-        .map(|d| d.id(&shared.profile).map(|g| g.as_str().to_owned()))
-    {
-        Ok(Some(id)) => {
-            let read_path = format!("{path}/{id}");
-            shared.remember(Created {
-                user: creds,
-                read_path: read_path.clone(),
-                seed,
-                keep_id,
-            });
-            Ok((id, read_path))
-        }
-        Ok(None) => Err("201 without a GUID id".to_owned()),
-        Err(v) => Err(format!("201: {}", v.seen)),
-    }
+) -> Result<Created, String> {
+    let device = answer_device(Oracle::Acceptance, &shared.reading, r)
+        .map_err(|v| format!("201: {}", v.seen))?;
+    let created = device
+        .id(&shared.profile)
+        .and_then(|id| Created::new(creds, own, seed, keep_id, id))
+        .ok_or("201 without a GUID id")?;
+    shared.remember(created);
+    Ok(created)
 }
 
 async fn malformed(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResult {
@@ -311,6 +303,8 @@ fn malformed_parts(
 /// the transactions build theirs.
 pub(crate) struct OpenRequest {
     path: String,
+    /// On the user's own collection (a create's: where it is read back).
+    own: bool,
     name: &'static str,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Bytes,
@@ -340,7 +334,8 @@ pub(crate) fn create_request(shared: &Shared, user: usize, pick: u64) -> OpenReq
         }
     };
     let paths = &shared.paths;
-    let (path, name) = if (pick >> 32) & 1 == 1 {
+    let own = (pick >> 32) & 1 == 1;
+    let (path, name) = if own {
         (paths.own[user].clone(), paths.names[1])
     } else {
         (paths.me.clone(), paths.names[0])
@@ -348,6 +343,7 @@ pub(crate) fn create_request(shared: &Shared, user: usize, pick: u64) -> OpenReq
     let bearer = shared.bearer[user].clone();
     OpenRequest {
         path,
+        own,
         name,
         headers: vec![(CONTENT_TYPE, JSON), (AUTHORIZATION, bearer)],
         body,
@@ -366,6 +362,7 @@ pub(crate) fn malformed_request(shared: &Shared, user: usize, pick: u64) -> Open
     let (path, name, headers) = malformed_parts(shared, &case, user);
     OpenRequest {
         path,
+        own: false,
         name,
         headers,
         body: Bytes::from(case.bytes.clone()),
@@ -396,7 +393,7 @@ impl OpenRequest {
         match &self.expect {
             Expect::Created { seed } => {
                 r.status == 201
-                    && remember_created(shared, self.user, &self.path, *seed, false, r).is_ok()
+                    && remember_created(shared, self.user, self.own, *seed, false, r).is_ok()
             }
             Expect::Class(case) => case.expected.allows_status(r.status),
         }
@@ -424,13 +421,15 @@ async fn read_back(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResu
         return Ok(());
     }
     let pick = s.rng.below(s.mine.len() as u64) as usize;
-    let (id, path, seed, keep_id) = s.mine[pick].clone();
+    let created = s.mine[pick];
     let bearer = shared.bearer[s.creds].clone();
     let paths = &shared.paths;
-    let mine = path
-        .strip_prefix(paths.me.as_str())
-        .is_some_and(|r| r.starts_with('/'));
-    let name = if mine { paths.names[4] } else { paths.names[5] };
+    let path = created.read_path(paths);
+    let name = if created.own {
+        paths.names[5]
+    } else {
+        paths.names[4]
+    };
     let connection = Arc::clone(&s.connection);
     let out = Out {
         method: Method::GET,
@@ -445,9 +444,9 @@ async fn read_back(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResu
         let why = failure(&out, answer_status(&request));
         return settle(user, request, false, Some(&why)).await;
     };
-    let sent = device_of(&shared, seed, keep_id);
+    let sent = device_of(&shared, created.seed, created.keep_id);
     let problems = match answer_device(Oracle::RoundTrip, &shared.reading, &r) {
-        Ok(got) => same_device(&shared.profile, &sent, &got, Some(&id)),
+        Ok(got) => same_device(&shared.profile, &sent, &got, Some(created.id())),
         Err(v) => vec![v],
     };
     match problems.first() {
