@@ -132,6 +132,9 @@ impl Default for Options {
     }
 }
 
+/// How many created devices a chunk of the run's list holds (229 KB).
+const CHUNK: usize = 4096;
+
 /// A device that got a 201: whose, on which path, its id, and the seed that regenerates
 /// it. Kept inline (no allocation: a run remembers every create, tens of thousands a
 /// second); the path to read it is made when it is read.
@@ -259,7 +262,10 @@ pub(crate) struct Shared {
     defect_weights: Vec<(Defect, u64)>,
     /// The profile's paths, and the names requests are reported by.
     paths: Paths,
-    created: Mutex<Vec<Created>>,
+    /// Every create that got a 201, in chunks of [`CHUNK`] (never moved once written: a
+    /// growing list copied whole would hold the lock for milliseconds, every other
+    /// request's record waiting behind it).
+    created: Mutex<Vec<Vec<Created>>>,
     generation_nanos: AtomicU64,
     /// `Bearer <token>` of each user, made once.
     bearer: Vec<http::HeaderValue>,
@@ -306,8 +312,15 @@ impl Shared {
     }
 
     fn remember(&self, c: Created) {
-        if let Ok(mut all) = self.created.lock() {
-            all.push(c);
+        if let Ok(mut chunks) = self.created.lock() {
+            match chunks.last_mut() {
+                Some(last) if last.len() < CHUNK => last.push(c),
+                _ => {
+                    let mut chunk = Vec::with_capacity(CHUNK);
+                    chunk.push(c);
+                    chunks.push(chunk);
+                }
+            }
         }
     }
 }
@@ -431,7 +444,11 @@ impl Attack {
 
     /// Devices that got a 201 so far.
     pub fn created(&self) -> usize {
-        self.shared.created.lock().map(|c| c.len()).unwrap_or(0)
+        self.shared
+            .created
+            .lock()
+            .map(|c| c.iter().map(Vec::len).sum())
+            .unwrap_or(0)
     }
 
     /// The per-second figures so far.
@@ -477,7 +494,7 @@ impl Attack {
         self.shared
             .created
             .lock()
-            .map(|c| c.clone())
+            .map(|chunks| chunks.concat())
             .unwrap_or_default()
     }
 }
@@ -613,5 +630,31 @@ mod tests {
             "/users/11111111-2222-4333-8444-555555555555/devices/C3E3B22A-b22a-c3e3-2ab2-e3c32ab2e3c3"
         );
         assert_eq!((own.seed, own.keep_id, own.user()), (7, false, 0));
+    }
+
+    /// Past a chunk, every create is still there, in the order it came.
+    #[test]
+    fn the_created_list_keeps_every_create_in_order_across_chunks() {
+        let options = Options {
+            users: vec![Credentials {
+                token: "t".into(),
+                user_id: "u".into(),
+            }],
+            payload_pool: 0,
+            ..Options::default()
+        };
+        let attack = Attack::new("http://127.0.0.1:9", &options).unwrap();
+        let id = Guid::from_random(1);
+        let n = 2 * CHUNK + 3;
+        for seed in 0..n as u64 {
+            attack
+                .shared
+                .remember(Created::new(0, seed % 2 == 0, seed, false, &id).unwrap());
+        }
+        assert_eq!(attack.created(), n);
+        let all = attack.created_so_far();
+        assert_eq!(all.len(), n);
+        assert!(all.iter().enumerate().all(|(i, c)| c.seed == i as u64));
+        assert_eq!(attack.leftovers().devices.len(), n);
     }
 }
