@@ -336,7 +336,8 @@ pub struct Running {
     pub users: Vec<User>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
-    store_thread: std::thread::JoinHandle<()>,
+    /// A durable store's thread.
+    store_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
@@ -352,7 +353,9 @@ impl Running {
             let _ = stop.send(());
         }
         let _ = self.task.await;
-        let _ = tokio::task::spawn_blocking(move || self.store_thread.join()).await;
+        if let Some(thread) = self.store_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! The durable device store: SQLite (bundled) in WAL mode with `synchronous=FULL`, owned by
-//! one thread that groups concurrent operations into shared transactions (group commit):
+//! The device store. Durable (a file): SQLite (bundled) in WAL mode with
+//! `synchronous=FULL`, owned by one thread that groups concurrent operations into shared transactions (group commit):
 //! a create is answered only after the transaction holding it is durable, and one fsync
 //! serves every create that arrived while the previous one was being written.
 //!
@@ -10,12 +10,18 @@
 //! copies the last frames the writer adds meanwhile, and the WAL restarts from its start
 //! only once every frame is copied; so past `WRITER_CHECKPOINT` pages the writer copies
 //! that remainder itself, after it has answered its batch, which keeps the WAL bounded.
+//!
+//! In memory (`serve --memory`): the same four operations on maps under a lock, in the
+//! calling task (no thread to hop to, no SQL): a unique key across owners, sequence
+//! numbers never reused, an owner's devices listed in the order they came. A test runs
+//! the same random operations on both and asks for the same answers.
 
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::c_int;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use bytes::Bytes;
@@ -89,11 +95,94 @@ enum Op {
     },
 }
 
-/// Handle to the store thread; cheap to clone. The thread ends, closing the database
-/// cleanly, when the last handle is dropped.
+/// Handle to the store; cheap to clone. A durable store's thread ends, closing the
+/// database cleanly, when the last handle is dropped.
 #[derive(Clone)]
 pub struct Store {
-    tx: mpsc::Sender<Op>,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    /// The SQLite store thread.
+    Sqlite(mpsc::Sender<Op>),
+    /// The maps of an in-memory store.
+    Memory(Arc<Mutex<Memory>>),
+}
+
+/// An in-memory store: what the SQLite table keeps, in maps.
+#[derive(Default)]
+struct Memory {
+    /// Every key, its owner and its sequence number.
+    keys: HashMap<String, (String, i64)>,
+    /// Each owner's bodies by sequence number.
+    owners: HashMap<String, BTreeMap<i64, Bytes>>,
+    /// The last sequence number given (never given again, as SQLite's `AUTOINCREMENT`).
+    last: i64,
+}
+
+impl Memory {
+    fn insert(&mut self, key: String, owner: String, body: Bytes) -> Inserted {
+        if self.keys.contains_key(&key) {
+            return Inserted::Conflict;
+        }
+        self.last += 1;
+        let seq = self.last;
+        self.owners
+            .entry(owner.clone())
+            .or_default()
+            .insert(seq, body);
+        self.keys.insert(key, (owner, seq));
+        Inserted::Created
+    }
+
+    /// The sequence number of `key` when `owner` owns it.
+    fn seq(&self, key: &str, owner: &str) -> Option<i64> {
+        self.keys
+            .get(key)
+            .filter(|(o, _)| o == owner)
+            .map(|(_, seq)| *seq)
+    }
+
+    fn get(&self, key: &str, owner: &str) -> Option<Vec<u8>> {
+        let seq = self.seq(key, owner)?;
+        Some(self.owners.get(owner)?.get(&seq)?.to_vec())
+    }
+
+    fn list(&self, owner: &str, after: i64, top: usize) -> Page {
+        let Some(devices) = self.owners.get(owner) else {
+            return Page {
+                bodies: Vec::new(),
+                next: None,
+            };
+        };
+        let mut rows: Vec<(i64, &Bytes)> = devices
+            .range(after.saturating_add(1)..)
+            .take(top.saturating_add(1))
+            .map(|(seq, body)| (*seq, body))
+            .collect();
+        let more = rows.len() > top;
+        rows.truncate(top);
+        Page {
+            next: if more {
+                rows.last().map(|(seq, _)| *seq)
+            } else {
+                None
+            },
+            bodies: rows.into_iter().map(|(_, b)| b.to_vec()).collect(),
+        }
+    }
+
+    fn delete(&mut self, key: &str, owner: &str) -> bool {
+        let Some(seq) = self.seq(key, owner) else {
+            return false;
+        };
+        self.keys.remove(key);
+        if let Some(devices) = self.owners.get_mut(owner) {
+            devices.remove(&seq);
+        }
+        true
+    }
 }
 
 /// Most operations one transaction takes.
@@ -108,13 +197,17 @@ const BACKGROUND_CHECKPOINT: c_int = 1_000;
 const WRITER_CHECKPOINT: c_int = 4_000;
 
 impl Store {
-    /// Opens the store and starts its thread; the join handle ends when the database is
-    /// closed.
-    pub fn open(storage: &Storage) -> Result<(Store, JoinHandle<()>), StoreError> {
-        let conn = match storage {
-            Storage::File(path) => open_file(path)?,
-            Storage::Memory => open_memory()?,
+    /// Opens the store; a durable one starts its thread, whose join handle ends when the
+    /// database is closed.
+    pub fn open(storage: &Storage) -> Result<(Store, Option<JoinHandle<()>>), StoreError> {
+        let path = match storage {
+            Storage::File(path) => path,
+            Storage::Memory => {
+                let backend = Backend::Memory(Arc::default());
+                return Ok((Store { backend }, None));
+            }
         };
+        let conn = open_file(path)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS devices (
                  seq   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -125,24 +218,34 @@ impl Store {
              CREATE INDEX IF NOT EXISTS devices_by_owner ON devices (owner, seq);",
         )?;
         // The checkpoint connection opens after the table exists (and WAL mode is set).
-        let checkpoints = match storage {
-            Storage::File(path) => Some(open_file(path)?),
-            Storage::Memory => None,
-        };
+        let checkpoints = Some(open_file(path)?);
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("devices-store".into())
             .spawn(move || run(conn, rx, checkpoints))
             .map_err(|_| StoreError::Closed)?;
-        Ok((Store { tx }, thread))
+        let backend = Backend::Sqlite(tx);
+        Ok((Store { backend }, Some(thread)))
     }
 
+    /// The maps of an in-memory store, locked; `None` for a durable store.
+    fn memory(&self) -> Option<Result<std::sync::MutexGuard<'_, Memory>, StoreError>> {
+        match &self.backend {
+            Backend::Memory(maps) => Some(maps.lock().map_err(|_| StoreError::Closed)),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// Runs an operation on the store thread and waits for its answer.
     async fn call<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Op,
     ) -> Result<T, StoreError> {
+        let Backend::Sqlite(tx) = &self.backend else {
+            return Err(StoreError::Closed);
+        };
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).map_err(|_| StoreError::Closed)?;
+        tx.send(make(reply)).map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -153,6 +256,9 @@ impl Store {
         owner: String,
         body: Bytes,
     ) -> Result<Inserted, StoreError> {
+        if let Some(maps) = self.memory() {
+            return Ok(maps?.insert(key, owner, body));
+        }
         self.call(|reply| Op::Insert {
             key,
             owner,
@@ -164,11 +270,17 @@ impl Store {
 
     /// The body stored under `key` for `owner`.
     pub async fn get(&self, key: String, owner: String) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(maps) = self.memory() {
+            return Ok(maps?.get(&key, &owner));
+        }
         self.call(|reply| Op::Get { key, owner, reply }).await
     }
 
     /// Up to `top` of `owner`'s devices after sequence number `after`.
     pub async fn list(&self, owner: String, after: i64, top: usize) -> Result<Page, StoreError> {
+        if let Some(maps) = self.memory() {
+            return Ok(maps?.list(&owner, after, top));
+        }
         self.call(|reply| Op::List {
             owner,
             after,
@@ -180,24 +292,11 @@ impl Store {
 
     /// Deletes `key` of `owner`; false when there was none.
     pub async fn delete(&self, key: String, owner: String) -> Result<bool, StoreError> {
+        if let Some(maps) = self.memory() {
+            return Ok(maps?.delete(&key, &owner));
+        }
         self.call(|reply| Op::Delete { key, owner, reply }).await
     }
-}
-
-/// A private database in memory, in SQLite's `memdb` VFS: a file to the pager like any
-/// other, so its page cache keeps its usual bound. (`:memory:` keeps every page in the
-/// cache, and each commit's cache truncation scanned a hash table that grows with the
-/// database: 16% of the in-memory server's CPU under load.)
-fn open_memory() -> Result<Connection, StoreError> {
-    use rusqlite::OpenFlags;
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_URI
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    Ok(Connection::open_with_flags(
-        "file:devices?vfs=memdb",
-        flags,
-    )?)
 }
 
 fn open_file(path: &Path) -> Result<Connection, StoreError> {
@@ -421,18 +520,17 @@ fn execute(tx: &rusqlite::Transaction<'_>, op: Op) -> Answer {
 mod tests {
     use super::*;
 
-    /// The in-memory store (SQLite's memdb VFS) keeps what it is given for the
-    /// connection's life, refuses a key twice, and lists in order, past the few thousand
-    /// pages its page cache holds (so pages leave the cache and come back).
+    /// The in-memory store keeps what it is given for its life, refuses a key twice,
+    /// and lists in order; it has no thread.
     #[test]
-    fn the_memory_store_keeps_more_than_its_page_cache() {
+    fn the_memory_store_keeps_everything_in_order() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         let (store, thread) = Store::open(&Storage::Memory).unwrap();
+        assert!(thread.is_none());
         runtime.block_on(async {
-            // 6,000 bodies of 4 KB: about 24 MB, far more than the default cache (2 MB).
             for i in 0..6_000u32 {
                 let body = i.to_be_bytes().repeat(1_000);
                 let r = store
@@ -441,7 +539,7 @@ mod tests {
                 assert_eq!(r.unwrap(), Inserted::Created);
             }
             let again = store
-                .insert("key-7".into(), "owner".into(), Bytes::new())
+                .insert("key-7".into(), "other".into(), Bytes::new())
                 .await;
             assert_eq!(again.unwrap(), Inserted::Conflict);
             let page = store.list("owner".into(), 0, 10_000).await.unwrap();
@@ -452,8 +550,68 @@ mod tests {
             let got = store.get("key-5999".into(), "owner".into()).await.unwrap();
             assert_eq!(got.map(|b| b.len()), Some(4_000));
         });
-        drop(store);
-        thread.join().unwrap();
+    }
+
+    /// The in-memory store answers as the SQLite one does: the same 4,000 random
+    /// operations (a few keys and owners, so conflicts, other owners' keys, deletes of
+    /// what is not there and pages that end mid-list all happen) on both, every answer
+    /// compared.
+    #[test]
+    fn both_stores_answer_every_operation_alike() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (sqlite, thread) = Store::open(&Storage::File(dir.path().join("d.db"))).unwrap();
+        let (memory, _) = Store::open(&Storage::Memory).unwrap();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        let (mut kinds, mut more) = ([0usize; 4], 0);
+        runtime.block_on(async {
+            for step in 0..4_000 {
+                let key = format!("k{}", next(40));
+                let owner = format!("o{}", next(3));
+                let kind = next(4) as usize;
+                kinds[kind] += 1;
+                let (a, b) = match kind {
+                    0 => {
+                        let body = Bytes::from(format!("{step}"));
+                        let a = sqlite.insert(key.clone(), owner.clone(), body.clone());
+                        let b = memory.insert(key, owner, body);
+                        (format!("{:?}", a.await), format!("{:?}", b.await))
+                    }
+                    1 => {
+                        let a = sqlite.get(key.clone(), owner.clone()).await;
+                        let b = memory.get(key, owner).await;
+                        (format!("{a:?}"), format!("{b:?}"))
+                    }
+                    2 => {
+                        let (after, top) = (next(60) as i64, next(8) as usize);
+                        let a = sqlite.list(owner.clone(), after, top).await.unwrap();
+                        let b = memory.list(owner, after, top).await.unwrap();
+                        more += usize::from(a.next.is_some());
+                        (format!("{a:?}"), format!("{b:?}"))
+                    }
+                    _ => {
+                        let a = sqlite.delete(key.clone(), owner.clone()).await;
+                        let b = memory.delete(key, owner).await;
+                        (format!("{a:?}"), format!("{b:?}"))
+                    }
+                };
+                assert_eq!(a, b, "step {step}");
+            }
+        });
+        // Every kind ran, and some pages had more after them.
+        assert!(kinds.iter().all(|k| *k > 800), "{kinds:?}");
+        assert!(more > 50, "{more} pages with more");
+        drop(sqlite);
+        thread.unwrap().join().unwrap();
     }
 
     /// With the writer's automatic checkpoint replaced by the checkpoint thread, the WAL
@@ -501,7 +659,7 @@ mod tests {
         assert!(written > 4 * bound, "the test writes too little: {written}");
         assert!(wal <= bound, "WAL of {wal} bytes, bound {bound}");
         drop(store);
-        thread.join().unwrap();
+        thread.unwrap().join().unwrap();
 
         let (store, thread) = Store::open(&Storage::File(path)).unwrap();
         runtime.block_on(async {
@@ -510,6 +668,6 @@ mod tests {
             assert!(page.bodies.iter().all(|b| b[..] == body[..]));
         });
         drop(store);
-        thread.join().unwrap();
+        thread.unwrap().join().unwrap();
     }
 }
