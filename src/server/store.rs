@@ -1,7 +1,8 @@
 //! The device store. Durable (a file): SQLite (bundled) in WAL mode with
-//! `synchronous=FULL`, owned by one thread that groups concurrent operations into shared transactions (group commit):
-//! a create is answered only after the transaction holding it is durable, and one fsync
-//! serves every create that arrived while the previous one was being written.
+//! `synchronous=FULL`, owned by one thread that groups concurrent operations into shared
+//! transactions (group commit): a create is answered only after the transaction holding
+//! it is durable, and one fsync serves every create that arrived while the previous one
+//! was being written.
 //!
 //! Checkpoints (copying the WAL into the database file, with an fsync of its own) run on a
 //! second thread with a second connection, so the writer does not stop for them: SQLite's
@@ -218,7 +219,7 @@ impl Store {
              CREATE INDEX IF NOT EXISTS devices_by_owner ON devices (owner, seq);",
         )?;
         // The checkpoint connection opens after the table exists (and WAL mode is set).
-        let checkpoints = Some(open_file(path)?);
+        let checkpoints = open_file(path)?;
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("devices-store".into())
@@ -228,27 +229,6 @@ impl Store {
         Ok((Store { backend }, Some(thread)))
     }
 
-    /// The maps of an in-memory store, locked; `None` for a durable store.
-    fn memory(&self) -> Option<Result<std::sync::MutexGuard<'_, Memory>, StoreError>> {
-        match &self.backend {
-            Backend::Memory(maps) => Some(maps.lock().map_err(|_| StoreError::Closed)),
-            Backend::Sqlite(_) => None,
-        }
-    }
-
-    /// Runs an operation on the store thread and waits for its answer.
-    async fn call<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Op,
-    ) -> Result<T, StoreError> {
-        let Backend::Sqlite(tx) = &self.backend else {
-            return Err(StoreError::Closed);
-        };
-        let (reply, rx) = oneshot::channel();
-        tx.send(make(reply)).map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
-    }
-
     /// Stores `body` under `key` (lowercase) for `owner`, durably.
     pub async fn insert(
         &self,
@@ -256,47 +236,66 @@ impl Store {
         owner: String,
         body: Bytes,
     ) -> Result<Inserted, StoreError> {
-        if let Some(maps) = self.memory() {
-            return Ok(maps?.insert(key, owner, body));
+        match &self.backend {
+            Backend::Memory(maps) => Ok(lock(maps)?.insert(key, owner, body)),
+            Backend::Sqlite(tx) => {
+                call(tx, |reply| Op::Insert {
+                    key,
+                    owner,
+                    body,
+                    reply,
+                })
+                .await
+            }
         }
-        self.call(|reply| Op::Insert {
-            key,
-            owner,
-            body,
-            reply,
-        })
-        .await
     }
 
     /// The body stored under `key` for `owner`.
     pub async fn get(&self, key: String, owner: String) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(maps) = self.memory() {
-            return Ok(maps?.get(&key, &owner));
+        match &self.backend {
+            Backend::Memory(maps) => Ok(lock(maps)?.get(&key, &owner)),
+            Backend::Sqlite(tx) => call(tx, |reply| Op::Get { key, owner, reply }).await,
         }
-        self.call(|reply| Op::Get { key, owner, reply }).await
     }
 
     /// Up to `top` of `owner`'s devices after sequence number `after`.
     pub async fn list(&self, owner: String, after: i64, top: usize) -> Result<Page, StoreError> {
-        if let Some(maps) = self.memory() {
-            return Ok(maps?.list(&owner, after, top));
+        match &self.backend {
+            Backend::Memory(maps) => Ok(lock(maps)?.list(&owner, after, top)),
+            Backend::Sqlite(tx) => {
+                call(tx, |reply| Op::List {
+                    owner,
+                    after,
+                    top,
+                    reply,
+                })
+                .await
+            }
         }
-        self.call(|reply| Op::List {
-            owner,
-            after,
-            top,
-            reply,
-        })
-        .await
     }
 
     /// Deletes `key` of `owner`; false when there was none.
     pub async fn delete(&self, key: String, owner: String) -> Result<bool, StoreError> {
-        if let Some(maps) = self.memory() {
-            return Ok(maps?.delete(&key, &owner));
+        match &self.backend {
+            Backend::Memory(maps) => Ok(lock(maps)?.delete(&key, &owner)),
+            Backend::Sqlite(tx) => call(tx, |reply| Op::Delete { key, owner, reply }).await,
         }
-        self.call(|reply| Op::Delete { key, owner, reply }).await
     }
+}
+
+/// The maps of an in-memory store, locked.
+fn lock(maps: &Mutex<Memory>) -> Result<std::sync::MutexGuard<'_, Memory>, StoreError> {
+    maps.lock().map_err(|_| StoreError::Closed)
+}
+
+/// Sends an operation to the store thread and waits for its answer.
+async fn call<T>(
+    tx: &mpsc::Sender<Op>,
+    make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Op,
+) -> Result<T, StoreError> {
+    let (reply, rx) = oneshot::channel();
+    tx.send(make(reply)).map_err(|_| StoreError::Closed)?;
+    rx.await.map_err(|_| StoreError::Closed)?
 }
 
 fn open_file(path: &Path) -> Result<Connection, StoreError> {
@@ -310,7 +309,7 @@ fn open_file(path: &Path) -> Result<Connection, StoreError> {
 
 /// The store thread: take every operation waiting, run them in one transaction, commit,
 /// then answer each; then see to the WAL's size (see the module's documentation).
-fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, checkpoints: Option<Connection>) {
+fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, checkpoints: Connection) {
     let wal = Wal::start(&mut conn, checkpoints);
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -351,10 +350,10 @@ struct Wal {
 
 impl Wal {
     /// Takes over the writer's checkpoints (setting a WAL hook turns SQLite's automatic
-    /// checkpoint off) and starts the checkpoint thread; `None` for a store without a
-    /// WAL, or when the thread cannot start (SQLite's automatic checkpoint then stays).
-    fn start(writer: &mut Connection, checkpoints: Option<Connection>) -> Option<Wal> {
-        let checkpoints = checkpoints?;
+    /// checkpoint off) and starts the checkpoint thread on `checkpoints`; `None` when the
+    /// thread cannot start or the hook cannot be set (SQLite's automatic checkpoint then
+    /// stays).
+    fn start(writer: &mut Connection, checkpoints: Connection) -> Option<Wal> {
         let (ask, asked) = mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("devices-checkpoint".into())
