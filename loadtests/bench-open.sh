@@ -32,8 +32,14 @@ target/release/examples/trivial-endpoint 127.0.0.1:0 >"$work/endpoint.out" &
 pid=$!
 url=$(url_from "$work/endpoint.out")
 
+steal() { # the machine's stolen time so far (/proc/stat, in 1/100 s): a hypervisor's
+  # other guests running on our virtual CPUs; 0 where not virtualized or not reported.
+  awk '/^cpu /{print $9 + 0}' /proc/stat
+}
 ours() { # round
   # Creates only; the endpoint stores nothing, so no read-back and nothing to delete.
+  local before; before=$(steal)
+  trap 'echo $(( $(steal) - before )) >"$work/steal-$1"' RETURN
   target/release/devices-harness load --target "$url" --token bench-token \
     --user-id 11111111-2222-4333-8444-555555555555 --rate "$RATE" --run-time "${DURATION}s" \
     --max-connections "$CONNECTIONS" --malformed-ratio 0 --integrity off --keep \
@@ -78,6 +84,9 @@ print(f"sent / asked: {summary([r['achieved_rate'] / r['target_rate'] for r in o
 lag = [r["lag"]["latency_ms"] for r in ours]
 print(f"scheduling lag: p50 {summary([l['p50'] for l in lag], ms)} ms, "
       f"p99 {summary([l['p99'] for l in lag], ms)} ms (goal: under 1 ms)")
+stolen = [int(open(f"{work}/steal-{r}").read()) * 10 for r in range(rounds)]
+print("per round, lag p99 ms (time stolen from this VM by its hypervisor meanwhile, ms): "
+      + ", ".join(f"{l['p99']:.3f} ({s})" for l, s in zip(lag, stolen)))
 lat = [r["requests"]["all"]["latency_ms"] for r in ours]
 print(f"latency from the scheduled start: p50 {summary([a['p50'] for a in lat], ms)} ms, "
       f"p99 {summary([a['p99'] for a in lat], ms)} ms")

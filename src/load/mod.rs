@@ -135,6 +135,39 @@ impl Default for Options {
 /// How many created devices a chunk of the run's list holds (229 KB).
 const CHUNK: usize = 4096;
 
+/// Created devices in order, in chunks of [`CHUNK`]: never copied whole as it grows (the
+/// doubling copy of ~10^5 entries held up every request for milliseconds).
+#[derive(Default)]
+pub(crate) struct CreatedList(Vec<Vec<Created>>);
+
+impl CreatedList {
+    pub(crate) fn push(&mut self, c: Created) {
+        match self.0.last_mut() {
+            Some(last) if last.len() < CHUNK => last.push(c),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(c);
+                self.0.push(chunk);
+            }
+        }
+    }
+
+    /// Appends `other`'s devices after these.
+    pub(crate) fn append(&mut self, other: CreatedList) {
+        for c in other.0.into_iter().flatten() {
+            self.push(c);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.iter().map(Vec::len).sum()
+    }
+
+    fn to_vec(&self) -> Vec<Created> {
+        self.0.concat()
+    }
+}
+
 /// A device that got a 201: whose, on which path, its id, and the seed that regenerates
 /// it. Kept inline (no allocation: a run remembers every create, tens of thousands a
 /// second); the path to read it is made when it is read.
@@ -265,7 +298,7 @@ pub(crate) struct Shared {
     /// Every create that got a 201, in chunks of [`CHUNK`] (never moved once written: a
     /// growing list copied whole would hold the lock for milliseconds, every other
     /// request's record waiting behind it).
-    created: Mutex<Vec<Vec<Created>>>,
+    created: Mutex<CreatedList>,
     generation_nanos: AtomicU64,
     /// `Bearer <token>` of each user, made once.
     bearer: Vec<http::HeaderValue>,
@@ -312,15 +345,15 @@ impl Shared {
     }
 
     fn remember(&self, c: Created) {
-        if let Ok(mut chunks) = self.created.lock() {
-            match chunks.last_mut() {
-                Some(last) if last.len() < CHUNK => last.push(c),
-                _ => {
-                    let mut chunk = Vec::with_capacity(CHUNK);
-                    chunk.push(c);
-                    chunks.push(chunk);
-                }
-            }
+        if let Ok(mut list) = self.created.lock() {
+            list.push(c);
+        }
+    }
+
+    /// Remembers `more` after the devices remembered so far.
+    pub(crate) fn remember_all(&self, more: CreatedList) {
+        if let Ok(mut list) = self.created.lock() {
+            list.append(more);
         }
     }
 }
@@ -413,7 +446,7 @@ impl Attack {
             weights: options.weights,
             defect_weights: options.defect_weights.clone(),
             paths: Paths::new(options.profile.routes(), &options.users, stranger.as_str()),
-            created: Mutex::new(Vec::new()),
+            created: Mutex::new(CreatedList::default()),
             generation_nanos: AtomicU64::new(0),
             bearer: options
                 .users
@@ -447,7 +480,7 @@ impl Attack {
         self.shared
             .created
             .lock()
-            .map(|c| c.iter().map(Vec::len).sum())
+            .map(|list| list.len())
             .unwrap_or(0)
     }
 
@@ -494,7 +527,7 @@ impl Attack {
         self.shared
             .created
             .lock()
-            .map(|chunks| chunks.concat())
+            .map(|list| list.to_vec())
             .unwrap_or_default()
     }
 }

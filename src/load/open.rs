@@ -13,11 +13,17 @@
 //! the integrity pass and the clean-up are those of the goose attack
 //! ([`Attack`]).
 //!
+//! The schedule is split over one thread per core (a shard): each runs its share on a
+//! current-thread runtime of its own, woken by a `timerfd`, with its own connections,
+//! figures and list of created devices, so no request crosses threads and no lock is
+//! shared on the way; the shards' histograms are added when reported or scraped.
+//!
 //! [`find_max`] steps the rate up until a threshold breaks (the highest rate held);
 //! `metrics_addr` serves the counters and histograms to Prometheus while a run lasts.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,7 +36,7 @@ use super::metrics;
 use super::report::View;
 use super::scenarios;
 use super::threshold::{ThresholdResult, judge_all};
-use super::{Attack, IntegrityReport, Leftovers, Options, RequestReport};
+use super::{Attack, CreatedList, IntegrityReport, Leftovers, Options, RequestReport};
 use crate::generate::{Rng, Source};
 use crate::target::Cleanup;
 
@@ -360,6 +366,37 @@ impl Stats {
         })
     }
 
+    /// The shards' figures together (histograms added exactly).
+    fn merged(all: &[Arc<Stats>]) -> anyhow::Result<Stats> {
+        let out = Stats::new()?;
+        let poisoned = || anyhow::anyhow!("a request panicked while recording");
+        for stats in all {
+            for (into, from) in out.kinds.iter().zip(&stats.kinds) {
+                let (mut into, from) = (
+                    into.lock().map_err(|_| poisoned())?,
+                    from.lock().map_err(|_| poisoned())?,
+                );
+                into.latency.add(&from.latency)?;
+                for (status, n) in &from.statuses {
+                    *into.statuses.entry(*status).or_default() += n;
+                }
+                into.ok += from.ok;
+                into.failed += from.failed;
+            }
+            out.lag
+                .lock()
+                .map_err(|_| poisoned())?
+                .add(&*stats.lag.lock().map_err(|_| poisoned())?)?;
+            for (into, from) in [
+                (&out.scheduled, &stats.scheduled),
+                (&out.dropped, &stats.dropped),
+            ] {
+                into.fetch_add(from.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+        Ok(out)
+    }
+
     /// The counters and histograms in the Prometheus text format ([`metrics`]).
     fn prometheus(&self) -> String {
         let mut s = String::with_capacity(4096);
@@ -434,6 +471,11 @@ impl Pool {
         None
     }
 
+    /// Connections opened.
+    fn opened(&self) -> usize {
+        self.opened.load(Ordering::Relaxed).min(self.max)
+    }
+
     fn put(&self, c: Connection) {
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(c);
@@ -441,12 +483,36 @@ impl Pool {
     }
 }
 
-/// The schedule's thread sleeps at least this long at a time.
+/// A shard's schedule wakes at most this often: it starts every request due by then.
 const BATCH: Duration = Duration::from_micros(200);
 
-/// What the schedule's thread needs to start requests on the runtime.
-struct Dispatcher {
-    runtime: tokio::runtime::Handle,
+/// A shard's runtime looks for I/O and its timer after at most this many task polls
+/// (tokio's default is 61): a backlog of answers delays the schedule less.
+const EVENT_INTERVAL: u32 = 8;
+
+/// How many threads the schedule is split over: one per core (the endpoint under test
+/// usually shares them), at most 4, never more than connections.
+fn shard_count(max_connections: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 4)
+        .min(max_connections.max(1))
+}
+
+/// Shard `index`'s share of the schedule of `count` shards: every `count`-th request.
+fn shard_times(rate: &Rate, index: usize, count: usize) -> impl Iterator<Item = Duration> + '_ {
+    rate.times().skip(index).step_by(count.max(1))
+}
+
+/// One thread's share of the schedule (every `count`-th request, from `index`): its own
+/// current-thread runtime, connections, timer, figures and list of created devices, so
+/// a request is started, sent, answered and recorded on the thread whose timer made it
+/// due, with no hand-over between threads (a task spawned from a timer thread onto a
+/// worker was most of the lag) and no lock another thread may hold (a lock holder
+/// preempted by the endpoint's threads stalled the other shard for milliseconds).
+struct Shard {
+    index: usize,
+    count: usize,
     rate: Rate,
     started: Instant,
     malformed_share: f64,
@@ -455,23 +521,32 @@ struct Dispatcher {
     stats: Arc<Stats>,
     pool: Arc<Pool>,
     direct: Arc<Direct>,
+    created: Arc<Mutex<CreatedList>>,
+    drain: Duration,
 }
 
-impl Dispatcher {
-    /// Starts every request of the schedule at its time (or drops it when no connection
-    /// is free); returns the tasks of those that may still run.
-    fn run(mut self) -> Vec<tokio::task::JoinHandle<()>> {
-        let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
-        let prune_at = 2 * self.pool.max + 64;
+impl Shard {
+    /// Runs the shard's part of the schedule on a runtime of its own, then waits up to
+    /// `drain` for the requests still in flight.
+    fn run(self) -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .event_interval(EVENT_INTERVAL)
+            .build()?;
+        runtime.block_on(self.schedule())
+    }
+
+    async fn schedule(mut self) -> anyhow::Result<()> {
+        let timer = Timer::new()?;
+        let mut tasks = tokio::task::JoinSet::new();
         let times = self.rate.clone();
         let mut woke = Instant::now();
-        for at in times.times() {
+        for at in shard_times(&times, self.index, self.count) {
             let due = self.started + at;
-            let now = Instant::now();
-            if due > now {
+            if due > Instant::now() {
                 // At high rates, wake at most every BATCH and start all that are due:
-                // fewer thread switches, each request at most BATCH late.
-                std::thread::sleep(due.max(woke + BATCH) - now);
+                // fewer wake-ups, each request at most BATCH late.
+                timer.sleep_until(due.max(woke + BATCH)).await?;
                 woke = Instant::now();
             }
             self.stats.scheduled.fetch_add(1, Ordering::Relaxed);
@@ -479,27 +554,38 @@ impl Dispatcher {
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                 continue;
             };
-            if tasks.len() >= prune_at {
-                tasks.retain(|t| !t.is_finished());
-            }
-            tasks.push(self.start(due, connection));
+            while tasks.try_join_next().is_some() {}
+            tasks.spawn(self.request(due, connection));
         }
-        tasks
+        let _ = tokio::time::timeout(self.drain, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        tasks.abort_all();
+        if let Ok(mut created) = self.created.lock() {
+            self.shared.remember_all(std::mem::take(&mut *created));
+        }
+        Ok(())
     }
 
-    /// Starts one request due at `due` on `connection`.
-    fn start(&mut self, due: Instant, connection: Connection) -> tokio::task::JoinHandle<()> {
+    /// One request due at `due` on `connection`.
+    fn request(
+        &mut self,
+        due: Instant,
+        connection: Connection,
+    ) -> impl Future<Output = ()> + Send + 'static {
         let rng = &mut self.rng;
         let malformed = rng.below(1_000_000) < (self.malformed_share * 1_000_000.0) as u64;
         let user = rng.below(self.shared.users.len().max(1) as u64) as usize;
         let pick = rng.next_u64();
-        let (shared, stats, pool, direct) = (
+        let (shared, stats, pool, direct, created) = (
             Arc::clone(&self.shared),
             Arc::clone(&self.stats),
             Arc::clone(&self.pool),
             Arc::clone(&self.direct),
+            Arc::clone(&self.created),
         );
-        self.runtime.spawn(async move {
+        async move {
             // The lag is taken when the request's task first runs: its actual start.
             if let Ok(mut lag) = stats.lag.lock() {
                 lag.saturating_record(due.elapsed().as_micros().max(1) as u64);
@@ -513,12 +599,90 @@ impl Dispatcher {
             let answer = client::exchange(&direct, &connection, &out).await;
             let latency = due.elapsed();
             let (status, ok) = match &answer {
-                Ok(r) => (r.status, request.accepts(&shared, r)),
+                Ok(r) => {
+                    let (ok, device) = request.judge(&shared, r);
+                    if let (Some(device), Ok(mut created)) = (device, created.lock()) {
+                        created.push(device);
+                    }
+                    (r.status, ok)
+                }
                 Err(_) => (0, false),
             };
             stats.record(usize::from(malformed), latency, status, ok);
             pool.put(connection);
-        })
+        }
+    }
+}
+
+/// Sleeps to an instant with the OS's precision: a `timerfd` watched by the runtime's
+/// reactor on Linux (tens of microseconds late), tokio's timer elsewhere (up to a
+/// millisecond late).
+#[cfg(target_os = "linux")]
+struct Timer(tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>);
+
+#[cfg(target_os = "linux")]
+impl Timer {
+    fn new() -> std::io::Result<Timer> {
+        use rustix::time::{TimerfdClockId, TimerfdFlags, timerfd_create};
+        let fd = timerfd_create(
+            TimerfdClockId::Monotonic,
+            TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
+        )?;
+        // Deprecated since tokio 1.54 for any `T: AsRawFd`, whose descriptor may change or
+        // close under the reactor; an `OwnedFd` owned by the `AsyncFd` cannot, so this is
+        // sound without the `unsafe` its replacement (`register_with_interest`) asks for.
+        #[allow(deprecated)]
+        Ok(Timer(tokio::io::unix::AsyncFd::with_interest(
+            fd,
+            tokio::io::Interest::READABLE,
+        )?))
+    }
+
+    async fn sleep_until(&self, at: Instant) -> std::io::Result<()> {
+        use rustix::time::{Itimerspec, TimerfdTimerFlags, Timespec, timerfd_settime};
+        let wait = at.saturating_duration_since(Instant::now());
+        if wait.is_zero() {
+            return Ok(());
+        }
+        let value = Timespec {
+            tv_sec: wait.as_secs().try_into().unwrap_or(i64::MAX),
+            tv_nsec: wait.subsec_nanos().into(),
+        };
+        let zero = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        timerfd_settime(
+            self.0.get_ref(),
+            TimerfdTimerFlags::empty(),
+            &Itimerspec {
+                it_interval: zero,
+                it_value: value,
+            },
+        )?;
+        loop {
+            let mut ready = self.0.readable().await?;
+            let mut expirations = [0u8; 8];
+            match ready.try_io(|fd| Ok(rustix::io::read(fd.get_ref(), &mut expirations)?)) {
+                Ok(read) => return read.map(drop),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+struct Timer;
+
+#[cfg(not(target_os = "linux"))]
+impl Timer {
+    fn new() -> std::io::Result<Timer> {
+        Ok(Timer)
+    }
+
+    async fn sleep_until(&self, at: Instant) -> std::io::Result<()> {
+        tokio::time::sleep_until(at.into()).await;
+        Ok(())
     }
 }
 
@@ -547,67 +711,79 @@ async fn run_leaving(
     }
     let attack = Attack::new(host, options)?;
     let shared = Arc::clone(&attack.shared);
-    let stats = Arc::new(Stats::new()?);
-    let pool = Arc::new(Pool {
-        idle: Mutex::new(Vec::new()),
-        opened: AtomicUsize::new(0),
-        max: open.max_connections,
-    });
+    let count = shard_count(open.max_connections);
+    let stats = (0..count)
+        .map(|_| Stats::new().map(Arc::new))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let direct = Arc::new(direct);
     let metrics = match options.metrics_addr {
         Some(addr) => {
-            let stats = Arc::clone(&stats);
-            Some(metrics::serve(addr, Arc::new(move || stats.prometheus())).await?)
+            let stats = stats.clone();
+            let scrape = move || {
+                Stats::merged(&stats).map_or_else(|e| format!("# {e}\n"), |s| s.prometheus())
+            };
+            Some(metrics::serve(addr, Arc::new(scrape)).await?)
         }
         None => None,
     };
     let malformed_share = shared.weights.malformed as f64
         / (shared.weights.malformed + shared.weights.create_me + shared.weights.create_user).max(1)
             as f64;
-    let rng = Rng::new(options.seed ^ 0x09e7_0de1);
     let started = Instant::now() + Duration::from_millis(20);
-    // The schedule runs on a thread of its own that sleeps to each due time (the OS timer,
-    // tens of microseconds, where tokio's wheel wakes to the millisecond) and never spins,
-    // so it costs no core; each request runs on the runtime, and its lag is taken when its
-    // task first runs.
-    let dispatcher = Dispatcher {
-        runtime: tokio::runtime::Handle::current(),
-        rate: open.rate.clone(),
-        started,
-        malformed_share,
-        rng,
-        shared: Arc::clone(&shared),
-        stats: Arc::clone(&stats),
-        pool: Arc::clone(&pool),
-        direct: Arc::clone(&direct),
-    };
-    let thread = std::thread::Builder::new()
-        .name("open-model-schedule".to_owned())
-        .spawn(move || dispatcher.run())?;
-    let handles = tokio::task::spawn_blocking(move || thread.join())
-        .await?
-        .map_err(|_| anyhow::anyhow!("the open model's schedule thread panicked"))?;
     let drain = options.request_timeout + Duration::from_secs(1);
-    let abort: Vec<tokio::task::AbortHandle> = handles.iter().map(|h| h.abort_handle()).collect();
-    let _ = tokio::time::timeout(drain, async {
-        for h in handles {
-            let _ = h.await;
-        }
-    })
-    .await;
-    for h in abort {
-        h.abort();
+    let mut pools = Vec::with_capacity(count);
+    let mut threads = Vec::with_capacity(count);
+    for (index, stats) in stats.iter().enumerate() {
+        // The connections split as evenly as they go.
+        let max = open.max_connections / count + usize::from(index < open.max_connections % count);
+        let pool = Arc::new(Pool {
+            idle: Mutex::new(Vec::new()),
+            opened: AtomicUsize::new(0),
+            max,
+        });
+        pools.push(Arc::clone(&pool));
+        let shard = Shard {
+            index,
+            count,
+            rate: open.rate.clone(),
+            started,
+            malformed_share,
+            rng: Rng::new(options.seed ^ 0x09e7_0de1 ^ ((index as u64) << 32)),
+            shared: Arc::clone(&shared),
+            stats: Arc::clone(stats),
+            pool,
+            direct: Arc::clone(&direct),
+            created: Arc::default(),
+            drain,
+        };
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("open-model-{index}"))
+                .spawn(move || shard.run())?,
+        );
     }
+    let ended = tokio::task::spawn_blocking(move || {
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("an open-model thread panicked")))
+            })
+            .collect::<anyhow::Result<Vec<()>>>()
+    })
+    .await?;
     if let Some(server) = metrics {
         server.abort();
     }
+    ended?;
+    let connections = pools.iter().map(|p| p.opened()).sum();
     let seconds = started.elapsed().as_secs_f64();
     let integrity = attack.verify(options.integrity).await?;
     let report = report(
         host,
         (options, open),
-        &stats,
-        &pool,
+        &Stats::merged(&stats)?,
+        connections,
         seconds,
         integrity,
         Cleanup::default(),
@@ -619,7 +795,7 @@ fn report(
     host: &str,
     (options, open): (&Options, &OpenOptions),
     stats: &Stats,
-    pool: &Pool,
+    connections: usize,
     seconds: f64,
     integrity: IntegrityReport,
     cleanup: Cleanup,
@@ -665,10 +841,7 @@ fn report(
         seconds,
         length_seconds: length,
         max_connections: open.max_connections,
-        connections: pool
-            .opened
-            .load(Ordering::Relaxed)
-            .min(open.max_connections),
+        connections,
         requests,
         lag,
         thresholds: Vec::new(),
@@ -921,6 +1094,79 @@ pub async fn find_max(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The timer wakes at or after the instant asked for, never before, whether the
+    /// instant is past, now, or a few microseconds to milliseconds away.
+    #[test]
+    fn the_timer_never_wakes_early() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let timer = Timer::new().unwrap();
+            let mut rng = Rng::new(3);
+            for _ in 0..200 {
+                let at = Instant::now() + Duration::from_micros(rng.below(2_000));
+                timer.sleep_until(at).await.unwrap();
+                assert!(Instant::now() >= at);
+            }
+            timer
+                .sleep_until(Instant::now() - Duration::from_millis(1))
+                .await
+                .unwrap();
+        });
+    }
+
+    /// The shards' figures merge into counts and histograms equal to one recorder's of
+    /// the same requests.
+    #[test]
+    fn shard_figures_merge_exactly() {
+        let one = Stats::new().unwrap();
+        let shards = [
+            Arc::new(Stats::new().unwrap()),
+            Arc::new(Stats::new().unwrap()),
+        ];
+        let mut rng = Rng::new(9);
+        for i in 0..5_000u64 {
+            let (kind, status) = ((i % 3 == 0) as usize, [201, 400, 0][(i % 3) as usize]);
+            let latency = Duration::from_micros(1 + rng.below(3_000_000));
+            let lag = 1 + rng.below(5_000);
+            for stats in [&one, &*shards[(i % 2) as usize]] {
+                stats.record(kind, latency, status, status == 201);
+                stats.lag.lock().unwrap().saturating_record(lag);
+                stats.scheduled.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .dropped
+                    .fetch_add(u64::from(i % 7 == 0), Ordering::Relaxed);
+            }
+        }
+        let merged = Stats::merged(&shards).unwrap();
+        assert_eq!(merged.prometheus(), one.prometheus());
+        assert_eq!(merged.scheduled.load(Ordering::Relaxed), 5_000);
+        let (a, b) = (
+            merged.kinds[0].lock().unwrap(),
+            one.kinds[0].lock().unwrap(),
+        );
+        assert_eq!(a.latency, b.latency);
+        assert_eq!((a.ok, a.failed, &a.statuses), (b.ok, b.failed, &b.statuses));
+    }
+
+    /// Every request of a schedule falls to exactly one shard, in order within it.
+    #[test]
+    fn the_shards_split_the_schedule_between_them() {
+        let rate = Rate::stages(10.0, "1s:5000,500ms:100").unwrap();
+        let whole: Vec<Duration> = rate.times().collect();
+        for count in 1..=4 {
+            let mut parts: Vec<Duration> = (0..count)
+                .flat_map(|index| shard_times(&rate, index, count))
+                .collect();
+            parts.sort();
+            assert_eq!(parts, whole, "{count} shards");
+        }
+        assert_eq!(shard_count(1), 1);
+        assert!((1..=4).contains(&shard_count(256)));
+    }
 
     #[test]
     fn a_constant_rate_is_evenly_spaced() {

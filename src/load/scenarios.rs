@@ -211,14 +211,26 @@ fn remember_created(
     keep_id: bool,
     r: &Answer,
 ) -> Result<Created, String> {
-    let device = answer_device(Oracle::Acceptance, &shared.reading, r)
-        .map_err(|v| format!("201: {}", v.seen))?;
-    let created = device
-        .id(&shared.profile)
-        .and_then(|id| Created::new(creds, own, seed, keep_id, id))
-        .ok_or("201 without a GUID id")?;
+    let created = created_device(shared, creds, own, seed, keep_id, r)?;
     shared.remember(created);
     Ok(created)
+}
+
+/// The device a 201 created, if the answer holds one with a GUID id.
+fn created_device(
+    shared: &Shared,
+    creds: usize,
+    own: bool,
+    seed: u64,
+    keep_id: bool,
+    r: &Answer,
+) -> Result<Created, String> {
+    let device = answer_device(Oracle::Acceptance, &shared.reading, r)
+        .map_err(|v| format!("201: {}", v.seen))?;
+    device
+        .id(&shared.profile)
+        .and_then(|id| Created::new(creds, own, seed, keep_id, id))
+        .ok_or_else(|| "201 without a GUID id".to_owned())
 }
 
 async fn malformed(user: &mut GooseUser, shared: Arc<Shared>) -> TransactionResult {
@@ -387,15 +399,18 @@ impl OpenRequest {
         }
     }
 
-    /// Whether `r` is an answer the request allows; a created device is remembered for
-    /// the integrity pass.
-    pub(crate) fn accepts(&self, shared: &Shared, r: &Answer) -> bool {
+    /// Whether `r` is an answer the request allows, and the device it created (for the
+    /// integrity pass: the caller keeps it).
+    pub(crate) fn judge(&self, shared: &Shared, r: &Answer) -> (bool, Option<Created>) {
         match &self.expect {
-            Expect::Created { seed } => {
-                r.status == 201
-                    && remember_created(shared, self.user, self.own, *seed, false, r).is_ok()
+            Expect::Created { seed } if r.status == 201 => {
+                match created_device(shared, self.user, self.own, *seed, false, r) {
+                    Ok(c) => (true, Some(c)),
+                    Err(_) => (false, None),
+                }
             }
-            Expect::Class(case) => case.expected.allows_status(r.status),
+            Expect::Created { .. } => (false, None),
+            Expect::Class(case) => (case.expected.allows_status(r.status), None),
         }
     }
 }
