@@ -184,8 +184,9 @@ async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> Tr
         return settle(user, sent, false, Some(&why)).await;
     };
     let creds = session(user)?.creds;
-    match remember_created(&shared, creds, own_path, seed, keep_id, &r) {
+    match created_device(&shared, creds, own_path, seed, keep_id, &r) {
         Ok(created) => {
+            shared.remember(created);
             settle(user, sent, true, None).await?;
             let s = session(user)?;
             if s.mine.len() < RECENT {
@@ -203,19 +204,6 @@ async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> Tr
 
 /// The device a 201 `r` to a create by user `creds` on their own collection (`own`) or
 /// the caller's made; it is remembered for the integrity pass.
-fn remember_created(
-    shared: &Shared,
-    creds: usize,
-    own: bool,
-    seed: u64,
-    keep_id: bool,
-    r: &Answer,
-) -> Result<Created, String> {
-    let created = created_device(shared, creds, own, seed, keep_id, r)?;
-    shared.remember(created);
-    Ok(created)
-}
-
 /// The device a 201 created, if the answer holds one with a GUID id.
 fn created_device(
     shared: &Shared,
