@@ -295,9 +295,7 @@ pub(crate) struct Shared {
     defect_weights: Vec<(Defect, u64)>,
     /// The profile's paths, and the names requests are reported by.
     paths: Paths,
-    /// Every create that got a 201, in chunks of [`CHUNK`] (never moved once written: a
-    /// growing list copied whole would hold the lock for milliseconds, every other
-    /// request's record waiting behind it).
+    /// Every create that got a 201, in order.
     created: Mutex<CreatedList>,
     generation_nanos: AtomicU64,
     /// `Bearer <token>` of each user, made once.
