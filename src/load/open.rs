@@ -13,10 +13,12 @@
 //! the integrity pass and the clean-up are those of the goose attack
 //! ([`Attack`]).
 //!
-//! The schedule is split over one thread per core (a shard): each runs its share on a
-//! current-thread runtime of its own, woken by a `timerfd`, with its own connections,
-//! figures and list of created devices, so no request crosses threads and no lock is
-//! shared on the way; the shards' histograms are added when reported or scraped.
+//! The schedule is served by one thread per core (a shard), each on a current-thread
+//! runtime of its own, woken by a `timerfd`, with its own connections, figures and list
+//! of created devices. The shards take turns: at its turn a shard starts every request
+//! due that none has taken (one shared atomic count), so a shard stalled by the OS
+//! delays nothing beyond the next shard's turn; no request crosses threads and no lock
+//! is shared on the way; the shards' histograms are added when reported or scraped.
 //!
 //! [`find_max`] steps the rate up until a threshold breaks (the highest rate held);
 //! `metrics_addr` serves the counters and histograms to Prometheus while a run lasts.
@@ -483,14 +485,15 @@ impl Pool {
     }
 }
 
-/// A shard's schedule wakes at most this often: it starts every request due by then.
+/// Each shard wakes at most this often: it starts every request due by then that no
+/// shard has taken.
 const BATCH: Duration = Duration::from_micros(200);
 
 /// A shard's runtime looks for I/O and its timer after at most this many task polls
 /// (tokio's default is 61): a backlog of answers delays the schedule less.
 const EVENT_INTERVAL: u32 = 8;
 
-/// How many threads the schedule is split over: one per core (the endpoint under test
+/// How many threads take turns at the schedule: one per core (the endpoint under test
 /// usually shares them), at most 4, never more than connections.
 fn shard_count(max_connections: usize) -> usize {
     std::thread::available_parallelism()
@@ -499,21 +502,49 @@ fn shard_count(max_connections: usize) -> usize {
         .min(max_connections.max(1))
 }
 
-/// Shard `index`'s share of the schedule of `count` shards: every `count`-th request.
-fn shard_times(rate: &Rate, index: usize, count: usize) -> impl Iterator<Item = Duration> + '_ {
-    rate.times().skip(index).step_by(count.max(1))
+/// The schedule the shards share: how many of its requests (in order) have been taken.
+/// Each is taken by exactly one shard, whichever wakes first after it is due.
+#[derive(Default)]
+struct Taken(AtomicU64);
+
+impl Taken {
+    /// Takes the requests before `due` (those due by now) that no shard has taken: the
+    /// range of their indices, empty when another shard was first.
+    fn take(&self, due: u64) -> std::ops::Range<u64> {
+        let from = self.0.fetch_max(due, Ordering::AcqRel);
+        from..due.max(from)
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
 }
 
-/// One thread's share of the schedule (every `count`-th request, from `index`): its own
-/// current-thread runtime, connections, timer, figures and list of created devices, so
-/// a request is started, sent, answered and recorded on the thread whose timer made it
-/// due, with no hand-over between threads (a task spawned from a timer thread onto a
-/// worker was most of the lag) and no lock another thread may hold (a lock holder
-/// preempted by the endpoint's threads stalled the other shard for milliseconds).
+/// When shard `index` of `count` next wakes for a request due at `at` (from the start):
+/// its first turn at or after `at`. The shards' turns interleave on a clock of
+/// `BATCH / count` (shard `i` has ticks `i`, `i + count`, ...), so each wakes at most every
+/// `BATCH`, some shard every `BATCH / count`, and a shard that stalls (preempted, or busy
+/// with answers) has its due requests taken by the next shard whose turn comes.
+fn turn(at: Duration, index: usize, count: usize) -> Duration {
+    let count = count.max(1) as u64;
+    let tick = BATCH.as_nanos() as u64 / count;
+    let first = (at.as_nanos() as u64).div_ceil(tick);
+    let mine = first + (index as u64 + count - first % count) % count;
+    Duration::from_nanos(mine.saturating_mul(tick))
+}
+
+/// One of the threads that take turns at the schedule: its own current-thread runtime,
+/// connections, timer, figures and list of created devices, so a request is started,
+/// sent, answered and recorded on the thread that took it, with no hand-over between
+/// threads (a task spawned from a timer thread onto a worker was most of the lag) and no
+/// lock another thread may hold (a lock holder preempted by the endpoint's threads
+/// stalled the other shard for milliseconds). Only the count of requests taken is
+/// shared, and it is one atomic.
 struct Shard {
     index: usize,
     count: usize,
     rate: Rate,
+    taken: Arc<Taken>,
     started: Instant,
     malformed_share: f64,
     rng: Rng,
@@ -526,8 +557,8 @@ struct Shard {
 }
 
 impl Shard {
-    /// Runs the shard's part of the schedule on a runtime of its own, then waits up to
-    /// `drain` for the requests still in flight.
+    /// Takes its turns at the schedule on a runtime of its own, then waits up to `drain`
+    /// for the requests still in flight.
     fn run(self) -> anyhow::Result<()> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -539,23 +570,37 @@ impl Shard {
     async fn schedule(mut self) -> anyhow::Result<()> {
         let timer = Timer::new()?;
         let mut tasks = tokio::task::JoinSet::new();
-        let times = self.rate.clone();
-        let mut woke = Instant::now();
-        for at in shard_times(&times, self.index, self.count) {
-            let due = self.started + at;
-            if due > Instant::now() {
-                // At high rates, wake at most every BATCH and start all that are due:
-                // fewer wake-ups, each request at most BATCH late.
-                timer.sleep_until(due.max(woke + BATCH)).await?;
-                woke = Instant::now();
+        let rate = self.rate.clone();
+        // `times` yields request `next`'s start, then the next ones'.
+        let mut times = rate.times();
+        let (mut next, mut at) = (0u64, times.next());
+        let mut due = Vec::new();
+        loop {
+            while next < self.taken.get() {
+                (next, at) = (next + 1, times.next());
             }
-            self.stats.scheduled.fetch_add(1, Ordering::Relaxed);
-            let Some(connection) = self.pool.take() else {
-                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                continue;
-            };
+            let Some(first) = at else { break };
+            timer
+                .sleep_until(self.started + turn(first, self.index, self.count))
+                .await?;
+            let now = self.started.elapsed();
+            let from = next;
+            due.clear();
+            while let Some(t) = at.filter(|t| *t <= now) {
+                due.push(t);
+                (next, at) = (next + 1, times.next());
+            }
+            let mine = self.taken.take(next);
+            let skip = usize::try_from(mine.start.saturating_sub(from)).unwrap_or(usize::MAX);
+            for t in due.iter().skip(skip) {
+                self.stats.scheduled.fetch_add(1, Ordering::Relaxed);
+                let Some(connection) = self.pool.take() else {
+                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                tasks.spawn(self.request(self.started + *t, connection));
+            }
             while tasks.try_join_next().is_some() {}
-            tasks.spawn(self.request(due, connection));
         }
         let _ = tokio::time::timeout(self.drain, async {
             while tasks.join_next().await.is_some() {}
@@ -731,6 +776,7 @@ async fn run_leaving(
             as f64;
     let started = Instant::now() + Duration::from_millis(20);
     let drain = options.request_timeout + Duration::from_secs(1);
+    let taken = Arc::new(Taken::default());
     let mut pools = Vec::with_capacity(count);
     let mut threads = Vec::with_capacity(count);
     for (index, stats) in stats.iter().enumerate() {
@@ -746,6 +792,7 @@ async fn run_leaving(
             index,
             count,
             rate: open.rate.clone(),
+            taken: Arc::clone(&taken),
             started,
             malformed_share,
             rng: Rng::new(options.seed ^ 0x09e7_0de1 ^ ((index as u64) << 32)),
@@ -1152,20 +1199,65 @@ mod tests {
         assert_eq!((a.ok, a.failed, &a.statuses), (b.ok, b.failed, &b.statuses));
     }
 
-    /// Every request of a schedule falls to exactly one shard, in order within it.
+    /// A shard's turn is its first tick at or after the request is due; the shards' ticks
+    /// interleave, so the next turn of some shard is never more than `BATCH / count` away
+    /// and each shard's turns are `BATCH` apart.
     #[test]
-    fn the_shards_split_the_schedule_between_them() {
-        let rate = Rate::stages(10.0, "1s:5000,500ms:100").unwrap();
-        let whole: Vec<Duration> = rate.times().collect();
+    fn the_shards_take_turns() {
+        let mut rng = Rng::new(5);
         for count in 1..=4 {
-            let mut parts: Vec<Duration> = (0..count)
-                .flat_map(|index| shard_times(&rate, index, count))
-                .collect();
-            parts.sort();
-            assert_eq!(parts, whole, "{count} shards");
+            let tick = BATCH / count as u32;
+            for _ in 0..2_000 {
+                let at = Duration::from_nanos(rng.below(10_000_000_000));
+                let turns: Vec<Duration> = (0..count).map(|i| turn(at, i, count)).collect();
+                for (i, t) in turns.iter().enumerate() {
+                    assert!(*t >= at && *t - at < BATCH, "{at:?} shard {i}: {t:?}");
+                    assert_eq!(t.as_nanos() % tick.as_nanos(), 0);
+                    let ticks = (t.as_nanos() / tick.as_nanos()) as usize;
+                    assert_eq!(ticks % count, i);
+                }
+                let soonest = turns.iter().min().copied().unwrap_or_default();
+                assert!(soonest - at < tick, "{at:?}: {turns:?}");
+            }
         }
+        assert_eq!(turn(Duration::ZERO, 0, 2), Duration::ZERO);
+        assert_eq!(turn(Duration::ZERO, 1, 2), BATCH / 2);
         assert_eq!(shard_count(1), 1);
         assert!((1..=4).contains(&shard_count(256)));
+    }
+
+    /// Shards taking what is due, at once and in any interleaving, take every request
+    /// of the schedule exactly once.
+    #[test]
+    fn every_request_is_taken_exactly_once() {
+        let taken = Arc::new(Taken::default());
+        let total = 200_000u64;
+        let threads: Vec<_> = (0..4u64)
+            .map(|seed| {
+                let taken = Arc::clone(&taken);
+                std::thread::spawn(move || {
+                    let (mut rng, mut mine, mut due) = (Rng::new(seed), Vec::new(), 0);
+                    while due < total {
+                        due = (due.max(taken.get()) + rng.below(50)).min(total);
+                        mine.push(taken.take(due));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let mut all: Vec<std::ops::Range<u64>> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .filter(|r| !r.is_empty())
+            .collect();
+        all.sort_by_key(|r| r.start);
+        let mut end = 0;
+        for r in &all {
+            assert_eq!(r.start, end, "a gap or an overlap at {r:?}");
+            end = r.end;
+        }
+        assert_eq!(end, total);
+        assert!(taken.take(10).is_empty());
     }
 
     #[test]
