@@ -533,6 +533,64 @@ fn turn(at: Duration, index: usize, count: usize) -> Duration {
     Duration::from_nanos(mine.saturating_mul(tick))
 }
 
+/// One shard's walk through the schedule it shares: when it next wakes, and which
+/// requests it takes when it does.
+struct Turns<'a> {
+    index: usize,
+    count: usize,
+    taken: &'a Taken,
+    /// The schedule from request `next` on; `at` is request `next`'s start.
+    times: Schedule<'a>,
+    next: u64,
+    at: Option<Duration>,
+    due: Vec<Duration>,
+}
+
+impl<'a> Turns<'a> {
+    fn new(rate: &'a Rate, taken: &'a Taken, index: usize, count: usize) -> Turns<'a> {
+        let mut times = rate.times();
+        let at = times.next();
+        Turns {
+            index,
+            count,
+            taken,
+            times,
+            next: 0,
+            at,
+            due: Vec::new(),
+        }
+    }
+
+    fn advance(&mut self) {
+        self.next += 1;
+        self.at = self.times.next();
+    }
+
+    /// When (from the start of the run) this shard wakes next: its turn for the first
+    /// request no shard has taken; `None` once every request is taken.
+    fn next_wake(&mut self) -> Option<Duration> {
+        while self.next < self.taken.get() {
+            self.advance();
+        }
+        self.at.map(|first| turn(first, self.index, self.count))
+    }
+
+    /// At `now` (from the start of the run): takes every request due by then that no
+    /// shard has taken, and gives their scheduled starts (none when another shard was
+    /// first).
+    fn take(&mut self, now: Duration) -> &[Duration] {
+        let from = self.next;
+        self.due.clear();
+        while let Some(at) = self.at.filter(|at| *at <= now) {
+            self.due.push(at);
+            self.advance();
+        }
+        let mine = self.taken.take(self.next);
+        let skip = usize::try_from(mine.start.saturating_sub(from)).unwrap_or(usize::MAX);
+        self.due.get(skip..).unwrap_or_default()
+    }
+}
+
 /// One of the threads that take turns at the schedule: its own current-thread runtime,
 /// connections, timer, figures and list of created devices, so a request is started,
 /// sent, answered and recorded on the thread that took it, with no hand-over between
@@ -570,35 +628,17 @@ impl Shard {
     async fn schedule(mut self) -> anyhow::Result<()> {
         let timer = Timer::new()?;
         let mut tasks = tokio::task::JoinSet::new();
-        let rate = self.rate.clone();
-        // `times` yields request `next`'s start, then the next ones'.
-        let mut times = rate.times();
-        let (mut next, mut at) = (0u64, times.next());
-        let mut due = Vec::new();
-        loop {
-            while next < self.taken.get() {
-                (next, at) = (next + 1, times.next());
-            }
-            let Some(first) = at else { break };
-            timer
-                .sleep_until(self.started + turn(first, self.index, self.count))
-                .await?;
-            let now = self.started.elapsed();
-            let from = next;
-            due.clear();
-            while let Some(t) = at.filter(|t| *t <= now) {
-                due.push(t);
-                (next, at) = (next + 1, times.next());
-            }
-            let mine = self.taken.take(next);
-            let skip = usize::try_from(mine.start.saturating_sub(from)).unwrap_or(usize::MAX);
-            for t in due.iter().skip(skip) {
+        let (rate, taken) = (self.rate.clone(), Arc::clone(&self.taken));
+        let mut turns = Turns::new(&rate, &taken, self.index, self.count);
+        while let Some(wake) = turns.next_wake() {
+            timer.sleep_until(self.started + wake).await?;
+            for at in turns.take(self.started.elapsed()) {
                 self.stats.scheduled.fetch_add(1, Ordering::Relaxed);
                 let Some(connection) = self.pool.take() else {
                     self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                     continue;
                 };
-                tasks.spawn(self.request(self.started + *t, connection));
+                tasks.spawn(self.request(self.started + *at, connection));
             }
             while tasks.try_join_next().is_some() {}
         }
@@ -1258,6 +1298,45 @@ mod tests {
         }
         assert_eq!(end, total);
         assert!(taken.take(10).is_empty());
+    }
+
+    /// Two shards walking a 20,000/s schedule on a simulated clock, each waking at its
+    /// turns but late while it is stalled: every request is started exactly once, and a
+    /// stall of one shard delays no request more than `BATCH`; a stall of both delays
+    /// them until it ends, no more.
+    #[test]
+    fn a_stalled_shard_s_requests_are_taken_at_the_next_turn() {
+        let rate = Rate::constant(20_000.0, Duration::from_millis(500)).unwrap();
+        let ms = Duration::from_millis;
+        for (stalls, worst) in [
+            ([(ms(100), ms(110)), (ms(300), ms(302))], BATCH),
+            ([(ms(100), ms(110)), (ms(100), ms(110))], ms(10) + BATCH),
+        ] {
+            let taken = Taken::default();
+            let mut shards: Vec<Turns> = (0..2).map(|i| Turns::new(&rate, &taken, i, 2)).collect();
+            // A shard wakes at its turn, or at the end of its stall if the turn falls in it.
+            let late = |i: usize, at: Duration| {
+                let (from, to) = stalls[i];
+                if at >= from && at < to { to } else { at }
+            };
+            let (mut started, mut max_lag) = (0u64, Duration::ZERO);
+            loop {
+                let next = (0..2)
+                    .filter_map(|i| shards[i].next_wake().map(|at| (late(i, at), i)))
+                    .min();
+                let Some((now, i)) = next else { break };
+                for at in shards[i].take(now) {
+                    started += 1;
+                    max_lag = max_lag.max(now - *at);
+                }
+            }
+            assert_eq!(started, 10_000, "{stalls:?}");
+            assert!(max_lag <= worst, "{stalls:?}: worst lag {max_lag:?}");
+            assert!(
+                max_lag + BATCH > worst,
+                "{stalls:?}: the stall did not bite"
+            );
+        }
     }
 
     #[test]
