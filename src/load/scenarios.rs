@@ -203,8 +203,8 @@ async fn create(user: &mut GooseUser, shared: Arc<Shared>, own_path: bool) -> Tr
 }
 
 /// The device a 201 `r` to a create by user `creds` on their own collection (`own`) or
-/// the caller's made; it is remembered for the integrity pass.
-/// The device a 201 created, if the answer holds one with a GUID id.
+/// the caller's made, if the answer holds one with a GUID id; the caller remembers it
+/// for the integrity pass.
 fn created_device(
     shared: &Shared,
     creds: usize,
