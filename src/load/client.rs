@@ -198,6 +198,7 @@ pub(crate) async fn send(
         match retry {
             Some(seconds) => {
                 // A rate limit is the target's right, not a failure of the request.
+                crate::target::throttle::owe(Duration::from_secs(seconds));
                 settle(user, sent, true, None).await?;
                 tokio::time::sleep(Duration::from_secs(seconds)).await;
                 attempt += 1;

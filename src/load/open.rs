@@ -685,6 +685,14 @@ impl Shard {
             let latency = due.elapsed();
             let (status, ok) = match &answer {
                 Ok(r) => {
+                    if r.status == 429 {
+                        // An error here (the rate is not held), and a wait for the next step.
+                        let told = r.header("retry-after").and_then(|v| {
+                            crate::target::throttle::retry_after(v, std::time::SystemTime::now())
+                        });
+                        let wait = told.unwrap_or(Duration::from_secs(1));
+                        crate::target::throttle::owe(wait.min(Duration::from_secs(10)));
+                    }
                     let (ok, device) = request.judge(&shared, r);
                     if let (Some(device), Ok(mut created)) = (device, created.lock()) {
                         created.push(device);
@@ -1115,6 +1123,9 @@ pub async fn find_max(
     let mut bisections = 0;
     let mut leftovers: Option<Leftovers> = None;
     for _ in 0..40 {
+        // Not in a quota spent by what came before: the traffic before the search, or a
+        // step that broke on 429s.
+        crate::target::throttle::settle().await;
         let open = OpenOptions {
             rate: Rate::constant(rate, step).map_err(anyhow::Error::msg)?,
             max_connections,
