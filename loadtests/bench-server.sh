@@ -13,6 +13,13 @@
 #
 #   loadtests/bench-server.sh                       # 5 rounds, 3 s slices, 64 connections
 #   ROUNDS=9 SLICE=2s CONNECTIONS=32 loadtests/bench-server.sh
+#   BASELINE=/tmp/before/devices-harness loadtests/bench-server.sh
+#
+# BASELINE, another build of devices-harness (the one before a change), adds its durable
+# server to every round, in turn with the others, and prints durable / baseline durable:
+# how a change to the store is measured here. Runs of this script minutes apart moved
+# durable/in-memory by a tenth, more than most changes to the store are worth, so the two
+# builds are compared inside the same rounds, never across runs.
 #
 # Needs oha (`cargo install oha --locked`). Traffic goes to 127.0.0.1 only, bounded in
 # time (about ROUNDS x 4 slices, plus a warm-up slice each); the servers are stopped at
@@ -59,10 +66,19 @@ target/release/examples/trivial-endpoint 127.0.0.1:0 >"$work/trivial.out" 2>&1 &
 pids+=($!)
 url[trivial]=$(url_from "$work/trivial.out")
 names=(trivial memory durable)
+if [ -n "${BASELINE:-}" ]; then
+  [ -x "$BASELINE" ] || { echo "BASELINE is not an executable: $BASELINE" >&2; exit 2; }
+  "$BASELINE" serve --addr 127.0.0.1:0 --users "$work/users.json" --db "$work/baseline.db" \
+    >"$work/baseline.out" 2>&1 &
+  pids+=($!)
+  url[baseline]=$(url_from "$work/baseline.out")
+  names+=(baseline)
+fi
+count=${#names[@]}
 for n in "${names[@]}"; do attack "${url[$n]}" >/dev/null; done   # warm-up
 for r in $(seq 0 $((ROUNDS - 1))); do
-  for i in 0 1 2; do
-    n=${names[$(((r + i) % 3))]}
+  for i in $(seq 0 $((count - 1))); do
+    n=${names[$(((r + i) % count))]}
     attack "${url[$n]}" >"$work/$n-$r.json"
   done
   # Half of this round's durable maximum.
@@ -70,9 +86,10 @@ for r in $(seq 0 $((ROUNDS - 1))); do
   attack "${url[durable]}" -q "$half" >"$work/half-$r.json"
 done
 
-python3 - "$work" "$CONNECTIONS" "$SLICE" "$ROUNDS" <<'PY'
+python3 - "$work" "$CONNECTIONS" "$SLICE" "$ROUNDS" "${BASELINE:-}" <<'PY'
 import json, statistics, sys
 work, conns, slice_, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+baseline = sys.argv[5]
 def load(n, r): return json.load(open(f"{work}/{n}-{r}.json"))
 def rps(j): return j["summary"]["requestsPerSec"]
 def p99(j): return j["latencyPercentiles"]["p99"] * 1000
@@ -89,6 +106,8 @@ rows = [("trivial endpoint (the ceiling), max rate", "trivial"),
         ("in-memory (`--memory`), max rate", "memory"),
         ("durable (SQLite, synchronous=FULL), max rate", "durable"),
         ("durable at half its max rate", "half")]
+if baseline:
+    rows.append((f"baseline durable (`{baseline}`), max rate", "baseline"))
 print(f"{rounds} rounds of {slice_} slices, {conns} connections; median (range) over the rounds\n")
 print("| measurement | creates/s | p50 ms | p99 ms | statuses |")
 print("|---|---:|---:|---:|---|")
@@ -104,4 +123,6 @@ print(f"in-memory / trivial = {summary(ratio('memory', 'trivial'), f2)} (goal: a
 print(f"durable / trivial = {summary(ratio('durable', 'trivial'), f2)}")
 print(f"durable / in-memory = {summary(ratio('durable', 'memory'), f2)} (goal: at least 0.70)")
 print(f"durable p99 at half its max rate = {summary([p99(load('half', r)) for r in range(rounds)], f2)} ms (goal: under 5 ms)")
+if baseline:
+    print(f"durable / baseline durable = {summary(ratio('durable', 'baseline'), f2)}")
 PY
