@@ -687,11 +687,7 @@ impl Shard {
                 Ok(r) => {
                     if r.status == 429 {
                         // An error here (the rate is not held), and a wait for the next step.
-                        let told = r.header("retry-after").and_then(|v| {
-                            crate::target::throttle::retry_after(v, std::time::SystemTime::now())
-                        });
-                        let wait = told.unwrap_or(Duration::from_secs(1));
-                        crate::target::throttle::owe(wait.min(Duration::from_secs(10)));
+                        crate::target::throttle::owe_retry_after(r.header("retry-after"));
                     }
                     let (ok, device) = request.judge(&shared, r);
                     if let (Some(device), Ok(mut created)) = (device, created.lock()) {

@@ -70,6 +70,15 @@ pub fn owe(wait: Duration) {
     }
 }
 
+/// [`owe`]s what a 429's `Retry-After` value asks for: 1 s when there is none or it is
+/// neither form, at most 10 s (the load client's wait).
+pub fn owe_retry_after(value: Option<&str>) {
+    let told = value.and_then(|v| retry_after(v, SystemTime::now()));
+    owe(told
+        .unwrap_or(Duration::from_secs(1))
+        .min(Duration::from_secs(10)));
+}
+
 /// Waits out what [`owe`] noted since the last call, counted from now, and returns how
 /// long. Traffic that was throttled (a load's read-back or clean-up, a `--find-max` step
 /// past the limit) went on spending the target's quota after its last 429, until its last
