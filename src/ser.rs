@@ -17,7 +17,7 @@
 use crate::contract::{Profile, PropertyDef};
 use crate::model::{Device, Member, Value};
 pub use crate::scan::write_str;
-use crate::scan::{write_i32, write_utf8};
+use crate::scan::{write_i32, write_utf8_list};
 
 /// Serializes `device` under the seed profile.
 pub fn to_vec(device: &Device) -> Vec<u8> {
@@ -154,16 +154,8 @@ pub(crate) fn write_value(out: &mut Vec<u8>, profile: &Profile, def: &PropertyDe
             // every cut is a character boundary (no check per element, as `str` slicing
             // would make).
             let (text, ends) = items.parts();
-            let text = text.as_bytes();
             out.push(b'[');
-            let mut start = 0;
-            for (i, &end) in ends.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_utf8(out, text.get(start..end).unwrap_or_default());
-                start = end;
-            }
+            write_utf8_list(out, text.as_bytes(), ends);
             out.push(b']');
         }
         Value::Collection(items) => {
