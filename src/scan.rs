@@ -10,12 +10,20 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// Whether any of the 8 bytes of `w` is `"`, `\` or below 0x20 (exact, SWAR).
 #[inline]
 fn special_in(w: u64) -> bool {
+    special_mask(w) != 0
+}
+
+/// The high bit of each byte of `w` (little-endian) that is `"`, `\` or below 0x20, and
+/// possibly of bytes after such a byte (a borrow runs upwards only): so the lowest set
+/// bit marks the first special byte exactly, and 0 means none.
+#[inline]
+fn special_mask(w: u64) -> u64 {
     let below_space = w.wrapping_sub(ONES * 0x20) & !w;
     let q = w ^ (ONES * u64::from(b'"'));
     let quote = q.wrapping_sub(ONES) & !q;
     let s = w ^ (ONES * u64::from(b'\\'));
     let backslash = s.wrapping_sub(ONES) & !s;
-    (below_space | quote | backslash) & HIGH != 0
+    (below_space | quote | backslash) & HIGH
 }
 
 /// Whether any byte of `chunk` is `"`, `\` or below 0x20: byte compares the compiler turns
@@ -69,8 +77,9 @@ pub(crate) fn find_special(bytes: &[u8], mut from: usize) -> usize {
     };
     let len = bytes.len();
     while from + 8 <= len {
-        if special_in(word(from)) {
-            break;
+        let mask = special_mask(word(from));
+        if mask != 0 {
+            return from + (mask.trailing_zeros() / 8) as usize;
         }
         from += 8;
     }
@@ -535,6 +544,20 @@ mod tests {
                         want,
                         "len {len} from {from} {special:?}"
                     );
+                }
+            }
+        }
+        // Every pair of adjacent byte values, at the start, middle and end of a word and
+        // across two: the first special byte is found exactly, whatever a borrow from it
+        // marks in the bytes after it.
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                for at in [0usize, 3, 6, 7] {
+                    let mut v = [b'x'; 16];
+                    v[at] = a;
+                    v[at + 1] = b;
+                    let want = v.iter().position(|&c| is_special(c)).unwrap_or(v.len());
+                    assert_eq!(find_special(&v, 0), want, "{a:#x} {b:#x} at {at}");
                 }
             }
         }
