@@ -103,6 +103,75 @@ impl RawJson {
     }
 }
 
+/// The text of an `Edm.String` value: held inline when it is 24 bytes or less (most of a
+/// device's strings: names, versions, labels), on the heap otherwise. A `str` to read.
+///
+/// ```
+/// use devices_harness::model::Text;
+/// let t = Text::from("Device Id value");
+/// assert_eq!(t, "Device Id value");
+/// assert_eq!(t.len(), 15);
+/// assert_eq!(format!("{t:?}"), r#""Device Id value""#);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Text(compact_str::CompactString);
+
+impl Text {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text(s.into())
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text(s.into())
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> String {
+        t.0.into_string()
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The value of a property or of a collection element.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
@@ -113,7 +182,7 @@ pub enum Value {
     /// `Edm.Int32`.
     Int32(i32),
     /// `Edm.String`.
-    String(String),
+    String(Text),
     /// `Edm.DateTimeOffset`.
     DateTimeOffset(DateTimeOffset),
     /// `Edm.Binary`.

@@ -31,7 +31,7 @@ use std::collections::HashSet;
 use crate::contract::{Base, ClientId, Edm, MAX_DEPTH, Profile, PropertyDef, UnknownProperties};
 use crate::error::{ErrorKind, JsonKind, PayloadError};
 use crate::model::{
-    Binary, Complex, DateTimeOffset, Device, Guid, Member, RawJson, Strings, Value,
+    Binary, Complex, DateTimeOffset, Device, Guid, Member, RawJson, Strings, Text, Value,
 };
 use crate::scan::{find_special, same};
 
@@ -790,7 +790,10 @@ impl<'a> Parser<'a> {
             }
             (Base::Primitive(Edm::String), JsonKind::String) => {
                 match self.checked_string(def, path)? {
-                    Some(s) => Value::String(s.into_owned()),
+                    Some(s) => Value::String(match s {
+                        Cow::Borrowed(s) => Text::from(s),
+                        Cow::Owned(s) => Text::from(s),
+                    }),
                     None => return Ok(None),
                 }
             }

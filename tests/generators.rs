@@ -395,7 +395,7 @@ fn visit(v: &Value, max: Option<usize>, note: &mut impl FnMut(&str)) {
         Value::Strings(items) => {
             visit_len(items.len(), note);
             for s in items {
-                visit(&Value::String(s.to_owned()), max, note);
+                visit(&Value::String(s.into()), max, note);
             }
         }
         Value::Complex(c) => {

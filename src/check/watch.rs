@@ -627,10 +627,10 @@ fn json_candidates(
             let half: String = s.chars().take(s.chars().count() / 2).collect();
             let last: String = s.chars().skip(s.chars().count() / 2).collect();
             out.push(at(root, path, &|v: &mut Value| {
-                *v = Value::String(half.clone())
+                *v = Value::String(half.as_str().into())
             }));
             out.push(at(root, path, &|v: &mut Value| {
-                *v = Value::String(last.clone())
+                *v = Value::String(last.as_str().into())
             }));
         }
         Value::Null => {}

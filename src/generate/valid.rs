@@ -315,7 +315,7 @@ pub fn element(profile: &Profile, def: &PropertyDef, src: &mut impl Source) -> V
                 Edm::DateTimeOffset => Value::DateTimeOffset(DateTimeOffset::unchecked(text)),
                 Edm::Binary => Value::Binary(Binary::unchecked(text)),
                 Edm::Guid => Value::Guid(Guid::unchecked(text)),
-                _ => Value::String(text),
+                _ => Value::String(text.into()),
             }
         }
         Base::Complex(i) => {
