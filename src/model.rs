@@ -142,6 +142,16 @@ impl From<String> for Text {
     }
 }
 
+/// Borrowed text is copied (inline when short); owned text keeps its buffer.
+impl From<std::borrow::Cow<'_, str>> for Text {
+    fn from(s: std::borrow::Cow<'_, str>) -> Text {
+        match s {
+            std::borrow::Cow::Borrowed(s) => Text::from(s),
+            std::borrow::Cow::Owned(s) => Text::from(s),
+        }
+    }
+}
+
 impl From<Text> for String {
     fn from(t: Text) -> String {
         t.0.into_string()

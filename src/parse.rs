@@ -790,10 +790,7 @@ impl<'a> Parser<'a> {
             }
             (Base::Primitive(Edm::String), JsonKind::String) => {
                 match self.checked_string(def, path)? {
-                    Some(s) => Value::String(match s {
-                        Cow::Borrowed(s) => Text::from(s),
-                        Cow::Owned(s) => Text::from(s),
-                    }),
+                    Some(s) => Value::String(Text::from(s)),
                     None => return Ok(None),
                 }
             }

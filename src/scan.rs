@@ -205,7 +205,8 @@ fn append_clean(out: &mut Vec<u8>, bytes: &[u8], quotes: bool) -> bool {
 /// is UTF-8 and every end a character boundary, as [`write_utf8`] asks.
 ///
 /// Never inlined: inlined into the serializer's `write_value`, which recurses, its larger
-/// frame cost every value of the seed page's example 30% more time.
+/// frame made every value slower (the seed page's example against serde_json's `Value`:
+/// 2.65x without it, 2.06x with it).
 #[inline(never)]
 pub(crate) fn write_utf8_list(out: &mut Vec<u8>, text: &[u8], ends: &[usize]) {
     if !append_clean_list(out, text, ends) {
