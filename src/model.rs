@@ -131,12 +131,14 @@ impl std::ops::Deref for Text {
 }
 
 impl From<&str> for Text {
+    #[inline]
     fn from(s: &str) -> Text {
         Text(s.into())
     }
 }
 
 impl From<String> for Text {
+    #[inline]
     fn from(s: String) -> Text {
         Text(s.into())
     }
@@ -144,6 +146,9 @@ impl From<String> for Text {
 
 /// Borrowed text is copied (inline when short); owned text keeps its buffer.
 impl From<std::borrow::Cow<'_, str>> for Text {
+    // Always inline: the parser builds each string value in its slot through this
+    // (see `Parser::single`), which a call returning the text on the stack undoes.
+    #[inline(always)]
     fn from(s: std::borrow::Cow<'_, str>) -> Text {
         match s {
             std::borrow::Cow::Borrowed(s) => Text::from(s),
