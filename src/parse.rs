@@ -699,12 +699,8 @@ impl<'a> Parser<'a> {
                     items.push(&s);
                 }
             } else {
-                // Not a string: `single` defers the element's error and leaves it empty.
-                let mut item = None;
-                p.single(def, depth + 1, child, &mut item)?;
-                if let Some(Value::String(s)) = item {
-                    items.push(&s);
-                }
+                // Not a string, so nothing to keep: `single` defers the element's error.
+                p.single(def, depth + 1, child, &mut None)?;
             }
             Ok(())
         })?;
