@@ -15,11 +15,18 @@
 #   ROUNDS=9 SLICE=2s CONNECTIONS=32 loadtests/bench-server.sh
 #   BASELINE=/tmp/before/devices-harness loadtests/bench-server.sh
 #
+# Each slice also reads every server thread's CPU time from /proc (user + system, before
+# and after) and prints the server's CPU per create, and for the durable servers its
+# split by thread (tokio's workers, the store thread, the checkpoint thread): the work a
+# create costs, which a change to the store moves directly, beside the rate, which moves
+# with everything else on the machine too.
+#
 # BASELINE, another build of devices-harness (the one before a change), adds its durable
 # server to every round, in turn with the others, and prints durable / baseline durable:
 # how a change to the store is measured here. Runs of this script minutes apart moved
 # durable/in-memory by a tenth, more than most changes to the store are worth, so the two
-# builds are compared inside the same rounds, never across runs.
+# builds are compared inside the same rounds, never across runs; with BASELINE the CPU per
+# create of the two is compared round by round too.
 #
 # Needs oha (`cargo install oha --locked`). Traffic goes to 127.0.0.1 only, bounded in
 # time (about ROUNDS x 4 slices, plus a warm-up slice each); the servers are stopped at
@@ -49,7 +56,26 @@ start() { # name, storage args... -> prints the base URL
   local name=$1; shift
   "$bin" serve --addr 127.0.0.1:0 --users "$work/users.json" "$@" >"$work/$name.out" 2>&1 &
   echo $! >>"$work/pids"
+  echo $! >"$work/$name.pid"
   url_from "$work/$name.out"
+}
+
+# The CPU time (user + system, clock ticks) each thread of a server has used so far, one
+# "name ticks" line per thread (the thread's name from the kernel, 15 characters at most).
+cpu() { # pid
+  local t
+  for t in /proc/"$1"/task/*; do
+    [ -r "$t/stat" ] || continue
+    printf '%s %s\n' "$(tr ' ' _ <"$t/comm")" "$(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"
+  done
+}
+
+measure() { # server, file name, extra oha args... -> $work/<file>.json, .cpu0 and .cpu1
+  local n=$1 out=$work/$2 pid; shift 2
+  pid=$(cat "$work/$n.pid")
+  cpu "$pid" >"$out.cpu0"
+  attack "${url[$n]}" "$@" >"$out.json"
+  cpu "$pid" >"$out.cpu1"
 }
 
 attack() { # url, extra oha args... -> JSON summary
@@ -64,6 +90,7 @@ url[durable]=$(start durable --db "$work/devices.db")
 url[memory]=$(start memory --memory)
 target/release/examples/trivial-endpoint 127.0.0.1:0 >"$work/trivial.out" 2>&1 &
 pids+=($!)
+echo $! >"$work/trivial.pid"
 url[trivial]=$(url_from "$work/trivial.out")
 names=(trivial memory durable)
 if [ -n "${BASELINE:-}" ]; then
@@ -71,6 +98,7 @@ if [ -n "${BASELINE:-}" ]; then
   "$BASELINE" serve --addr 127.0.0.1:0 --users "$work/users.json" --db "$work/baseline.db" \
     >"$work/baseline.out" 2>&1 &
   pids+=($!)
+  echo $! >"$work/baseline.pid"
   url[baseline]=$(url_from "$work/baseline.out")
   names+=(baseline)
 fi
@@ -79,15 +107,15 @@ for n in "${names[@]}"; do attack "${url[$n]}" >/dev/null; done   # warm-up
 for r in $(seq 0 $((ROUNDS - 1))); do
   for i in $(seq 0 $((count - 1))); do
     n=${names[$(((r + i) % count))]}
-    attack "${url[$n]}" >"$work/$n-$r.json"
+    measure "$n" "$n-$r"
   done
   # Half of this round's durable maximum.
   half=$(python3 -c "import json;print(max(1,int(json.load(open('$work/durable-$r.json'))['summary']['requestsPerSec']/2)))")
-  attack "${url[durable]}" -q "$half" >"$work/half-$r.json"
+  measure durable "half-$r" -q "$half"
 done
 
 python3 - "$work" "$CONNECTIONS" "$SLICE" "$ROUNDS" "${BASELINE:-}" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 work, conns, slice_, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 baseline = sys.argv[5]
 def load(n, r): return json.load(open(f"{work}/{n}-{r}.json"))
@@ -100,6 +128,24 @@ def statuses(n):
         for k, v in load(n, r).get("statusCodeDistribution", {}).items():
             total[k] = total.get(k, 0) + v
     return ", ".join(f"{k}: {v}" for k, v in sorted(total.items()))
+def requests(j): return sum(j.get("statusCodeDistribution", {}).values())
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+def threads(f):
+    """CPU microseconds each kind of thread used in one slice (the two snapshots' difference)."""
+    def read(suffix):
+        ticks = {}
+        for line in open(f"{work}/{f}.{suffix}"):
+            name, t = line.rsplit(None, 1)
+            kind = ("workers" if name.startswith("tokio") else
+                    {"devices-store": "store", "devices-checkpo": "checkpoint"}.get(name, "other"))
+            ticks[kind] = ticks.get(kind, 0) + int(t)
+        return ticks
+    before, after = read("cpu0"), read("cpu1")
+    return {k: (v - before.get(k, 0)) * TICK_US for k, v in after.items()}
+def cpu_per_create(f, kind=None):
+    used = threads(f)
+    total = used.get(kind, 0) if kind else sum(used.values())
+    return total / max(1, requests(json.load(open(f"{work}/{f}.json"))))
 def summary(xs, fmt):
     return f"{fmt(statistics.median(xs))} ({fmt(min(xs))}-{fmt(max(xs))})"
 rows = [("trivial endpoint (the ceiling), max rate", "trivial"),
@@ -109,13 +155,15 @@ rows = [("trivial endpoint (the ceiling), max rate", "trivial"),
 if baseline:
     rows.append((f"baseline durable (`{baseline}`), max rate", "baseline"))
 print(f"{rounds} rounds of {slice_} slices, {conns} connections; median (range) over the rounds\n")
-print("| measurement | creates/s | p50 ms | p99 ms | statuses |")
-print("|---|---:|---:|---:|---|")
+print("| measurement | creates/s | p50 ms | p99 ms | server CPU us/create | statuses |")
+print("|---|---:|---:|---:|---:|---|")
 for label, n in rows:
     js = [load(n, r) for r in range(rounds)]
     print(f"| {label} | {summary([rps(j) for j in js], lambda v: f'{v:,.0f}')} "
           f"| {summary([p50(j) for j in js], lambda v: f'{v:.2f}')} "
-          f"| {summary([p99(j) for j in js], lambda v: f'{v:.2f}')} | {statuses(n)} |")
+          f"| {summary([p99(j) for j in js], lambda v: f'{v:.2f}')} "
+          f"| {summary([cpu_per_create(f'{n}-{r}') for r in range(rounds)], lambda v: f'{v:.1f}')} "
+          f"| {statuses(n)} |")
 def ratio(a, b): return [rps(load(a, r)) / rps(load(b, r)) for r in range(rounds)]
 f2 = lambda v: f"{v:.2f}"
 print()
@@ -123,6 +171,16 @@ print(f"in-memory / trivial = {summary(ratio('memory', 'trivial'), f2)} (goal: a
 print(f"durable / trivial = {summary(ratio('durable', 'trivial'), f2)}")
 print(f"durable / in-memory = {summary(ratio('durable', 'memory'), f2)} (goal: at least 0.70)")
 print(f"durable p99 at half its max rate = {summary([p99(load('half', r)) for r in range(rounds)], f2)} ms (goal: under 5 ms)")
+f1 = lambda v: f"{v:.1f}"
+print()
+for label, n in rows[2:]:
+    kinds = ["workers", "store", "checkpoint", "other"]
+    split = ", ".join(f"{k} {summary([cpu_per_create(f'{n}-{r}', k) for r in range(rounds)], f1)}"
+                      for k in kinds)
+    print(f"server CPU us/create by thread, {label}: {split}")
 if baseline:
+    print()
     print(f"durable / baseline durable = {summary(ratio('durable', 'baseline'), f2)}")
+    cpu_ratio = [cpu_per_create(f"durable-{r}") / cpu_per_create(f"baseline-{r}") for r in range(rounds)]
+    print(f"durable CPU / baseline durable CPU per create = {summary(cpu_ratio, f2)}")
 PY
