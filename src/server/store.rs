@@ -2,7 +2,9 @@
 //! `synchronous=FULL`, owned by one thread that groups concurrent operations into shared
 //! transactions (group commit): a create is answered only after the transaction holding
 //! it is durable, and one fsync serves every create that arrived while the previous one
-//! was being written.
+//! was being written. Owners are numbered, so a row and the owner index hold a small
+//! integer, and sequence numbers are given here, not by `AUTOINCREMENT` (see `LAYOUT`):
+//! a create writes its row and two index entries, a transaction one row of `meta`.
 //!
 //! Checkpoints (copying the WAL into the database file, with an fsync of its own) run on a
 //! second thread with a second connection, so the writer does not stop for them: SQLite's
@@ -51,6 +53,9 @@ pub enum StoreError {
     /// The store thread is gone (the server is shutting down).
     #[error("storage is closed")]
     Closed,
+    /// The database file has a layout this build does not know (a newer build's).
+    #[error("the database file has layout {0}; this build knows layouts 0 and {LAYOUT}")]
+    Layout(i64),
 }
 
 /// The answer to an insert.
@@ -208,16 +213,8 @@ impl Store {
                 return Ok((Store { backend }, None));
             }
         };
-        let conn = open_file(path)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS devices (
-                 seq   INTEGER PRIMARY KEY AUTOINCREMENT,
-                 key   TEXT NOT NULL UNIQUE,
-                 owner TEXT NOT NULL,
-                 body  BLOB NOT NULL
-             );
-             CREATE INDEX IF NOT EXISTS devices_by_owner ON devices (owner, seq);",
-        )?;
+        let mut conn = open_file(path)?;
+        prepare(&mut conn)?;
         // The checkpoint connection opens after the table exists (and WAL mode is set).
         let checkpoints = open_file(path)?;
         let (tx, rx) = mpsc::channel();
@@ -311,6 +308,7 @@ fn open_file(path: &Path) -> Result<Connection, StoreError> {
 /// then answer each; then see to the WAL's size (see the module's documentation).
 fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, checkpoints: Connection) {
     let wal = Wal::start(&mut conn, checkpoints);
+    let mut writer = Writer::default();
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -322,11 +320,17 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Op>, checkpoints: Connection) {
         let mut answers = Vec::with_capacity(batch.len());
         let committed = (|| -> Result<(), rusqlite::Error> {
             let tx = conn.transaction()?;
+            writer.begin(&tx)?;
             for op in batch {
-                answers.push(execute(&tx, op));
+                answers.push(writer.execute(&tx, op));
             }
+            writer.end(&tx)?;
             tx.commit()
         })();
+        if committed.is_err() {
+            // What this transaction added (owners, the last sequence number) is not kept.
+            writer = Writer::default();
+        }
         for answer in answers {
             answer.send(committed.as_ref().err());
         }
@@ -451,68 +455,234 @@ impl Answer {
     }
 }
 
-fn execute(tx: &rusqlite::Transaction<'_>, op: Op) -> Answer {
-    match op {
-        Op::Insert {
-            key,
-            owner,
-            body,
-            reply,
-        } => {
-            let r = tx
-                .prepare_cached("INSERT INTO devices (key, owner, body) VALUES (?1, ?2, ?3)")
-                .and_then(|mut st| st.execute(params![key, owner, &body[..]]));
-            let r = match r {
-                Ok(_) => Ok(Inserted::Created),
-                Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
-                    Ok(Inserted::Conflict)
-                }
-                Err(e) => Err(e),
-            };
-            Answer::Insert(reply, r)
+/// The layout of the database file (`PRAGMA user_version`). Version 0, before
+/// 2026-12-04, kept each device's owner as text in its row and in the owner index, and
+/// numbered devices with `AUTOINCREMENT`; [`prepare`] moves such a file to this one.
+const LAYOUT: i64 = 1;
+
+/// Creates the tables of [`LAYOUT`], or moves a file of the layout before to it, in one
+/// transaction.
+fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    match version {
+        LAYOUT => return Ok(()),
+        0 => {}
+        other => return Err(StoreError::Layout(other)),
+    }
+    let tx = conn.transaction()?;
+    let old = tx
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'devices'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    // The last sequence number the old layout gave (deleted devices' included).
+    let last: i64 = if old {
+        tx.query_row(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'devices'), 0),
+                        coalesce((SELECT max(seq) FROM devices), 0))",
+            [],
+            |row| row.get(0),
+        )?
+    } else {
+        0
+    };
+    if old {
+        tx.execute_batch(
+            "DROP INDEX IF EXISTS devices_by_owner;
+             ALTER TABLE devices RENAME TO devices_v0;",
+        )?;
+    }
+    // Owners are numbered; rows and the owner index hold the number. Sequence numbers
+    // are given by the store thread (the last one in `meta`), never again after a delete.
+    tx.execute_batch(
+        "CREATE TABLE owners (n INTEGER PRIMARY KEY, owner TEXT NOT NULL UNIQUE);
+         CREATE TABLE devices (
+             seq   INTEGER PRIMARY KEY,
+             key   TEXT NOT NULL UNIQUE,
+             owner INTEGER NOT NULL,
+             body  BLOB NOT NULL
+         );
+         CREATE INDEX devices_by_owner ON devices (owner, seq);
+         CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+    )?;
+    tx.execute(
+        "INSERT INTO meta (name, value) VALUES ('last_seq', ?1)",
+        [last],
+    )?;
+    if old {
+        tx.execute_batch(
+            "INSERT INTO owners (owner)
+                 SELECT owner FROM devices_v0 GROUP BY owner ORDER BY min(seq);
+             INSERT INTO devices (seq, key, owner, body)
+                 SELECT d.seq, d.key, o.n, d.body
+                 FROM devices_v0 d JOIN owners o ON o.owner = d.owner ORDER BY d.seq;
+             DROP TABLE devices_v0;",
+        )?;
+    }
+    tx.pragma_update(None, "user_version", LAYOUT)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// What the store thread knows across transactions: each owner's number, the last
+/// sequence number given. Loaded at the first transaction; forgotten when a commit
+/// fails (the database is the truth).
+#[derive(Default)]
+struct Writer {
+    loaded: bool,
+    owners: HashMap<String, i64>,
+    last: i64,
+    /// `last` when the transaction began.
+    stored: i64,
+}
+
+impl Writer {
+    fn begin(&mut self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+        if !self.loaded {
+            let mut st = tx.prepare("SELECT owner, n FROM owners")?;
+            let rows = st.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            self.owners = rows.collect::<Result<_, _>>()?;
+            self.last = tx.query_row(
+                "SELECT value FROM meta WHERE name = 'last_seq'",
+                [],
+                |row| row.get(0),
+            )?;
+            self.loaded = true;
         }
-        Op::Get { key, owner, reply } => {
-            let r = tx
-                .prepare_cached("SELECT body FROM devices WHERE key = ?1 AND owner = ?2")
-                .and_then(|mut st| {
-                    st.query_row(params![key, owner], |row| row.get(0))
+        self.stored = self.last;
+        Ok(())
+    }
+
+    /// Keeps the last sequence number given, when this transaction gave any.
+    fn end(&mut self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+        if self.last != self.stored {
+            tx.prepare_cached("UPDATE meta SET value = ?1 WHERE name = 'last_seq'")?
+                .execute([self.last])?;
+        }
+        Ok(())
+    }
+
+    /// The number of `owner`; a new one when `make`, else `None` for an owner never seen.
+    fn owner(
+        &mut self,
+        tx: &rusqlite::Transaction<'_>,
+        owner: &str,
+        make: bool,
+    ) -> rusqlite::Result<Option<i64>> {
+        if let Some(n) = self.owners.get(owner) {
+            return Ok(Some(*n));
+        }
+        if !make {
+            return Ok(None);
+        }
+        tx.prepare_cached("INSERT INTO owners (owner) VALUES (?1)")?
+            .execute([owner])?;
+        let n = tx.last_insert_rowid();
+        self.owners.insert(owner.to_owned(), n);
+        Ok(Some(n))
+    }
+
+    fn execute(&mut self, tx: &rusqlite::Transaction<'_>, op: Op) -> Answer {
+        match op {
+            Op::Insert {
+                key,
+                owner,
+                body,
+                reply,
+            } => {
+                let r = self.insert(tx, &key, &owner, &body);
+                let r = match r {
+                    Ok(()) => Ok(Inserted::Created),
+                    Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
+                        Ok(Inserted::Conflict)
+                    }
+                    Err(e) => Err(e),
+                };
+                Answer::Insert(reply, r)
+            }
+            Op::Get { key, owner, reply } => {
+                let r = self.owner(tx, &owner, false).and_then(|n| {
+                    let Some(n) = n else { return Ok(None) };
+                    tx.prepare_cached("SELECT body FROM devices WHERE key = ?1 AND owner = ?2")?
+                        .query_row(params![key, n], |row| row.get(0))
                         .optional()
                 });
-            Answer::Get(reply, r)
-        }
-        Op::List {
-            owner,
-            after,
-            top,
-            reply,
-        } => {
-            let r = tx
-                .prepare_cached(
-                    "SELECT seq, body FROM devices WHERE owner = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-                )
-                .and_then(|mut st| {
-                    let rows = st.query_map(params![owner, after, top as i64 + 1], |row| {
-                        Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
-                    })?;
-                    let mut rows: Vec<(i64, Vec<u8>)> = rows.collect::<Result<_, _>>()?;
-                    let more = rows.len() > top;
-                    rows.truncate(top);
-                    let next = if more { rows.last().map(|(seq, _)| *seq) } else { None };
-                    Ok(Page {
-                        bodies: rows.into_iter().map(|(_, b)| b).collect(),
-                        next,
-                    })
+                Answer::Get(reply, r)
+            }
+            Op::List {
+                owner,
+                after,
+                top,
+                reply,
+            } => {
+                let r = self
+                    .owner(tx, &owner, false)
+                    .and_then(|n| list(tx, n, after, top));
+                Answer::List(reply, r)
+            }
+            Op::Delete { key, owner, reply } => {
+                let r = self.owner(tx, &owner, false).and_then(|n| {
+                    let Some(n) = n else { return Ok(false) };
+                    tx.prepare_cached("DELETE FROM devices WHERE key = ?1 AND owner = ?2")?
+                        .execute(params![key, n])
+                        .map(|n| n > 0)
                 });
-            Answer::List(reply, r)
-        }
-        Op::Delete { key, owner, reply } => {
-            let r = tx
-                .prepare_cached("DELETE FROM devices WHERE key = ?1 AND owner = ?2")
-                .and_then(|mut st| st.execute(params![key, owner]))
-                .map(|n| n > 0);
-            Answer::Delete(reply, r)
+                Answer::Delete(reply, r)
+            }
         }
     }
+
+    fn insert(
+        &mut self,
+        tx: &rusqlite::Transaction<'_>,
+        key: &str,
+        owner: &str,
+        body: &[u8],
+    ) -> rusqlite::Result<()> {
+        // A conflicting key may leave its owner numbered: an owner with no devices.
+        let n = self.owner(tx, owner, true)?.unwrap_or_default();
+        let seq = self.last + 1;
+        tx.prepare_cached("INSERT INTO devices (seq, key, owner, body) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![seq, key, n, body])?;
+        self.last = seq;
+        Ok(())
+    }
+}
+
+/// Up to `top` of owner `n`'s devices after sequence number `after`.
+fn list(
+    tx: &rusqlite::Transaction<'_>,
+    n: Option<i64>,
+    after: i64,
+    top: usize,
+) -> rusqlite::Result<Page> {
+    let Some(n) = n else {
+        return Ok(Page {
+            bodies: Vec::new(),
+            next: None,
+        });
+    };
+    let mut st = tx.prepare_cached(
+        "SELECT seq, body FROM devices WHERE owner = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let rows = st.query_map(params![n, after, top as i64 + 1], |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+    })?;
+    let mut rows: Vec<(i64, Vec<u8>)> = rows.collect::<Result<_, _>>()?;
+    let more = rows.len() > top;
+    rows.truncate(top);
+    let next = if more {
+        rows.last().map(|(seq, _)| *seq)
+    } else {
+        None
+    };
+    Ok(Page {
+        bodies: rows.into_iter().map(|(_, b)| b).collect(),
+        next,
+    })
 }
 
 #[cfg(test)]
@@ -611,6 +781,93 @@ mod tests {
         assert!(more > 50, "{more} pages with more");
         drop(sqlite);
         thread.unwrap().join().unwrap();
+    }
+
+    /// A file of the layout before numbered owners (owner text in every row,
+    /// `AUTOINCREMENT`) is moved to the current one when opened: every device kept for
+    /// its owner in its order, keys still unique, and sequence numbers not given again,
+    /// not even that of the newest device deleted before the move.
+    #[test]
+    fn a_file_of_the_old_layout_is_moved_and_keeps_everything() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE devices (
+                     seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+                     key   TEXT NOT NULL UNIQUE,
+                     owner TEXT NOT NULL,
+                     body  BLOB NOT NULL
+                 );
+                 CREATE INDEX devices_by_owner ON devices (owner, seq);",
+            )
+            .unwrap();
+            for i in 0..7 {
+                let owner = if i % 3 == 0 { "b" } else { "a" };
+                conn.execute(
+                    "INSERT INTO devices (key, owner, body) VALUES (?1, ?2, ?3)",
+                    params![format!("k{i}"), owner, format!("body {i}").into_bytes()],
+                )
+                .unwrap();
+            }
+            // The newest (seq 7, owner a) goes: its number is not to be given again.
+            conn.execute("DELETE FROM devices WHERE key = 'k6'", [])
+                .unwrap();
+        }
+        for round in 0..2 {
+            // The second round opens the moved file again: nothing moves twice.
+            let (store, thread) = Store::open(&Storage::File(path.clone())).unwrap();
+            runtime.block_on(async {
+                let a = store.list("a".into(), 0, 100).await.unwrap();
+                let b = store.list("b".into(), 0, 100).await.unwrap();
+                let text = |p: &Page| -> Vec<String> {
+                    p.bodies
+                        .iter()
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                        .collect()
+                };
+                let mut want_a = vec!["body 1", "body 2", "body 4", "body 5"];
+                if round == 1 {
+                    want_a.push("new");
+                }
+                assert_eq!(text(&a), want_a, "round {round}");
+                assert_eq!(text(&b), ["body 0", "body 3"], "round {round}");
+                let got = store.get("k4".into(), "a".into()).await.unwrap();
+                assert_eq!(got.as_deref(), Some(&b"body 4"[..]));
+                assert_eq!(store.get("k4".into(), "b".into()).await.unwrap(), None);
+                let again = store.insert("k3".into(), "a".into(), Bytes::new()).await;
+                assert_eq!(again.unwrap(), Inserted::Conflict);
+                if round == 0 {
+                    let new = store
+                        .insert("k9".into(), "a".into(), Bytes::from("new"))
+                        .await;
+                    assert_eq!(new.unwrap(), Inserted::Created);
+                }
+                // After the deleted newest number (7) there is only the new device.
+                let after = store.list("a".into(), 7, 100).await.unwrap();
+                assert_eq!(text(&after), ["new"], "round {round}");
+            });
+            drop(store);
+            thread.unwrap().join().unwrap();
+        }
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, LAYOUT);
+        // A layout this build does not know (a newer build's) is refused, not changed.
+        conn.pragma_update(None, "user_version", 9).unwrap();
+        drop(conn);
+        let refused = Store::open(&Storage::File(path.clone())).err();
+        assert!(
+            matches!(refused, Some(StoreError::Layout(9))),
+            "{refused:?}"
+        );
     }
 
     /// With the writer's automatic checkpoint replaced by the checkpoint thread, the WAL
