@@ -142,10 +142,10 @@ def threads(f):
         return ticks
     before, after = read("cpu0"), read("cpu1")
     return {k: (v - before.get(k, 0)) * TICK_US for k, v in after.items()}
-def cpu_per_create(f, kind=None):
-    used = threads(f)
+def cpu_per_create(n, r, kind=None):
+    used = threads(f"{n}-{r}")
     total = used.get(kind, 0) if kind else sum(used.values())
-    return total / max(1, requests(json.load(open(f"{work}/{f}.json"))))
+    return total / max(1, requests(load(n, r)))
 def summary(xs, fmt):
     return f"{fmt(statistics.median(xs))} ({fmt(min(xs))}-{fmt(max(xs))})"
 rows = [("trivial endpoint (the ceiling), max rate", "trivial"),
@@ -162,7 +162,7 @@ for label, n in rows:
     print(f"| {label} | {summary([rps(j) for j in js], lambda v: f'{v:,.0f}')} "
           f"| {summary([p50(j) for j in js], lambda v: f'{v:.2f}')} "
           f"| {summary([p99(j) for j in js], lambda v: f'{v:.2f}')} "
-          f"| {summary([cpu_per_create(f'{n}-{r}') for r in range(rounds)], lambda v: f'{v:.1f}')} "
+          f"| {summary([cpu_per_create(n, r) for r in range(rounds)], lambda v: f'{v:.1f}')} "
           f"| {statuses(n)} |")
 def ratio(a, b): return [rps(load(a, r)) / rps(load(b, r)) for r in range(rounds)]
 f2 = lambda v: f"{v:.2f}"
@@ -174,13 +174,13 @@ print(f"durable p99 at half its max rate = {summary([p99(load('half', r)) for r 
 f1 = lambda v: f"{v:.1f}"
 print()
 for label, n in rows[2:]:
-    kinds = ["workers", "store", "checkpoint", "other"]
-    split = ", ".join(f"{k} {summary([cpu_per_create(f'{n}-{r}', k) for r in range(rounds)], f1)}"
-                      for k in kinds)
+    per_kind = {k: [cpu_per_create(n, r, k) for r in range(rounds)]
+                for k in ["workers", "store", "checkpoint", "other"]}
+    split = ", ".join(f"{k} {summary(xs, f1)}" for k, xs in per_kind.items() if any(xs))
     print(f"server CPU us/create by thread, {label}: {split}")
 if baseline:
     print()
     print(f"durable / baseline durable = {summary(ratio('durable', 'baseline'), f2)}")
-    cpu_ratio = [cpu_per_create(f"durable-{r}") / cpu_per_create(f"baseline-{r}") for r in range(rounds)]
+    cpu_ratio = [cpu_per_create("durable", r) / cpu_per_create("baseline", r) for r in range(rounds)]
     print(f"durable CPU / baseline durable CPU per create = {summary(cpu_ratio, f2)}")
 PY
