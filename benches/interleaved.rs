@@ -8,6 +8,9 @@
 //! ```
 //!
 //! Prints a Markdown table: above 1.00x ours is faster. Every call checks its result.
+//! Then issue #17's goals per payload (parse at least as fast as the serde_json and
+//! simd-json structs, serialize as sonic-rs's), judged on each median's 95% confidence
+//! interval: met or missed only when every interval is on one side of 1.00x.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -54,16 +57,42 @@ fn calibrate(run: &mut dyn FnMut(), slice: Duration) -> u64 {
     }
 }
 
-/// The median and quartiles of `xs`.
-fn quartiles(mut xs: Vec<f64>) -> (f64, f64, f64) {
-    xs.sort_by(f64::total_cmp);
-    let at = |q: f64| xs[((xs.len() - 1) as f64 * q).round() as usize];
+/// The median and quartiles of `sorted`.
+fn quartiles(sorted: &[f64]) -> (f64, f64, f64) {
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
     (at(0.5), at(0.25), at(0.75))
 }
 
+/// The median's 95% confidence interval from the sorted rounds' order statistics (no
+/// assumption on how the rounds spread): the k-th smallest and the k-th largest for the
+/// largest k with P(Binomial(n, 1/2) < k) <= 2.5%; `None` under 6 rounds.
+fn median_interval(sorted: &[f64]) -> Option<(f64, f64)> {
+    let n = sorted.len();
+    let ln_half_n = n as f64 * 0.5f64.ln();
+    // ln C(n, k), and P(B <= k) summed as k grows (terms too small for an f64 add 0).
+    let (mut ln_choose, mut below, mut k) = (0.0f64, 0.0f64, 0usize);
+    while k < n / 2 {
+        below += (ln_choose + ln_half_n).exp();
+        if below > 0.025 {
+            break;
+        }
+        ln_choose += ((n - k) as f64).ln() - ((k + 1) as f64).ln();
+        k += 1;
+    }
+    (k > 0).then(|| (sorted[k - 1], sorted[n - k]))
+}
+
+/// One contender's cell: its median speed ratio with the quartiles, as printed, and the
+/// median's 95% interval.
+struct Cell {
+    name: String,
+    text: String,
+    interval: Option<(f64, f64)>,
+}
+
 /// Times `ours` (the first contender) and the others in alternating slices for `rounds`
-/// rounds; for each other contender, the median speed ratio and its quartiles.
-fn race(mut contenders: Vec<Contender<'_>>, rounds: u64, slice: Duration) -> Vec<(String, String)> {
+/// rounds; for each other contender, the median speed ratio and its spread.
+fn race(mut contenders: Vec<Contender<'_>>, rounds: u64, slice: Duration) -> Vec<Cell> {
     if rounds == 0 {
         return Vec::new();
     }
@@ -91,16 +120,70 @@ fn race(mut contenders: Vec<Contender<'_>>, rounds: u64, slice: Duration) -> Vec
     }
     (1..k)
         .map(|i| {
-            let (median, q1, q3) = quartiles(std::mem::take(&mut per_round[i]));
-            (
-                contenders[i].name.to_owned(),
-                format!("{median:.2}x ({q1:.2}-{q3:.2})"),
-            )
+            let mut ratios = std::mem::take(&mut per_round[i]);
+            ratios.sort_by(f64::total_cmp);
+            let (median, q1, q3) = quartiles(&ratios);
+            Cell {
+                name: contenders[i].name.to_owned(),
+                text: format!("{median:.2}x ({q1:.2}-{q3:.2})"),
+                interval: median_interval(&ratios),
+            }
         })
         .collect()
 }
 
+/// Issue #17's goals on one payload: every goal cell's median interval at or above
+/// 1.00x is met, any below it missed, else not decided; with the lowest interval.
+fn verdict(parse: &[Cell], serialize: &[Cell]) -> String {
+    let goals: Vec<(&str, &Cell)> = parse
+        .iter()
+        .filter(|c| c.name == "serde_json struct" || c.name == "simd-json struct")
+        .map(|c| ("parse", c))
+        .chain(
+            serialize
+                .iter()
+                .filter(|c| c.name == "sonic-rs struct")
+                .map(|c| ("serialize", c)),
+        )
+        .collect();
+    let mut intervals = Vec::new();
+    for (op, cell) in &goals {
+        let Some((lo, hi)) = cell.interval else {
+            return format!("not decided ({op} vs {}: too few rounds)", cell.name);
+        };
+        intervals.push((op, cell.name.as_str(), lo, hi));
+    }
+    let Some(&(op, name, lo, hi)) = intervals.iter().min_by(|a, b| a.2.total_cmp(&b.2)) else {
+        return "no goal measured (OPS left them out)".to_owned();
+    };
+    let word = if intervals.iter().any(|i| i.3 < 1.0) {
+        "missed"
+    } else if lo >= 1.0 {
+        "met"
+    } else {
+        "not decided"
+    };
+    format!("{word}; the lowest interval {op} vs {name} {lo:.2}x-{hi:.2}x")
+}
+
 fn main() {
+    // The interval against the published table of order statistics for the median.
+    for (n, lo, hi) in [
+        (5, 0, 0),
+        (6, 1, 6),
+        (9, 2, 8),
+        (15, 4, 12),
+        (31, 10, 22),
+        (201, 87, 115),
+    ] {
+        let ranks: Vec<f64> = (1..=n).map(f64::from).collect();
+        let want = (lo > 0).then_some((f64::from(lo), f64::from(hi)));
+        assert_eq!(
+            median_interval(&ranks),
+            want,
+            "the median's interval of {n} rounds"
+        );
+    }
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: then one
     // quick round proves the bench runs.
     let quick = !std::env::args().any(|a| a == "--bench");
@@ -186,12 +269,12 @@ fn main() {
     };
     let mut header = String::from("| payload |");
     let mut rule = String::from("|---|");
-    for (other, _) in parse {
-        header.push_str(&format!(" parse vs {other} |"));
+    for cell in parse {
+        header.push_str(&format!(" parse vs {} |", cell.name));
         rule.push_str("---:|");
     }
-    for (other, _) in serialize {
-        header.push_str(&format!(" serialize vs {other} |"));
+    for cell in serialize {
+        header.push_str(&format!(" serialize vs {} |", cell.name));
         rule.push_str("---:|");
     }
     println!(
@@ -202,8 +285,14 @@ fn main() {
         let cells: Vec<&str> = parse
             .iter()
             .chain(serialize)
-            .map(|(_, c)| c.as_str())
+            .map(|c| c.text.as_str())
             .collect();
         println!("| {name} ({len} B) | {} |", cells.join(" | "));
+    }
+    println!(
+        "\ngoals (parse at least as fast as the serde_json and simd-json structs, serialize as sonic-rs's; each median's 95% interval):"
+    );
+    for (name, _, parse, serialize) in &rows {
+        println!("- {name}: {}", verdict(parse, serialize));
     }
 }
