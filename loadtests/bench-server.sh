@@ -122,9 +122,10 @@ for r in $(seq 0 $((ROUNDS - 1))); do
 done
 
 python3 - "$work" "$CONNECTIONS" "$SLICE" "$ROUNDS" "${BASELINE:-}" <<'PY'
-import json, math, os, statistics, sys
+import functools, json, math, os, statistics, sys
 work, conns, slice_, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 baseline = sys.argv[5]
+@functools.cache
 def load(n, r): return json.load(open(f"{work}/{n}-{r}.json"))
 def rps(j): return j["summary"]["requestsPerSec"]
 def p99(j): return j["latencyPercentiles"]["p99"] * 1000
@@ -137,6 +138,7 @@ def statuses(n):
     return ", ".join(f"{k}: {v}" for k, v in sorted(total.items()))
 def requests(j): return sum(j.get("statusCodeDistribution", {}).values())
 TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+@functools.cache
 def threads(f):
     """CPU microseconds each kind of thread used in one slice (the two snapshots' difference)."""
     def read(suffix):

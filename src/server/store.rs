@@ -689,14 +689,18 @@ fn list(
 mod tests {
     use super::*;
 
+    fn current_thread() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
     /// The in-memory store keeps what it is given for its life, refuses a key twice,
     /// and lists in order; it has no thread.
     #[test]
     fn the_memory_store_keeps_everything_in_order() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = current_thread();
         let (store, thread) = Store::open(&Storage::Memory).unwrap();
         assert!(thread.is_none());
         runtime.block_on(async {
@@ -727,10 +731,7 @@ mod tests {
     /// compared.
     #[test]
     fn both_stores_answer_every_operation_alike() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = current_thread();
         let dir = tempfile::tempdir().unwrap();
         let (sqlite, thread) = Store::open(&Storage::File(dir.path().join("d.db"))).unwrap();
         let (memory, _) = Store::open(&Storage::Memory).unwrap();
@@ -789,10 +790,7 @@ mod tests {
     /// not even that of the newest device deleted before the move.
     #[test]
     fn a_file_of_the_old_layout_is_moved_and_keeps_everything() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = current_thread();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         {
