@@ -162,12 +162,13 @@ def median_interval(xs):
     and k-th largest of the rounds for the largest k with P(Binomial(n, 1/2) < k) <= 2.5%,
     and its exact coverage; None for fewer than 6 rounds."""
     n, s = len(xs), sorted(xs)
-    k = 0
-    while k < n // 2 and sum(math.comb(n, j) for j in range(k + 1)) / 2**n <= 0.025:
+    k, below = 0, 0.0  # below = P(Binomial(n, 1/2) < k)
+    while k < n // 2 and below + math.comb(n, k) / 2**n <= 0.025:
+        below += math.comb(n, k) / 2**n
         k += 1
     if k == 0:
         return None
-    return s[k - 1], s[n - k], 1 - 2 * sum(math.comb(n, j) for j in range(k)) / 2**n
+    return s[k - 1], s[n - k], 1 - 2 * below
 def judged(xs, fmt, bound, at_least, words=("met", "missed", "not decided")):
     """The median's interval and the verdict against `bound` ("at least" or "under")."""
     ci = median_interval(xs)
